@@ -1,0 +1,218 @@
+"""Every parameter a scenario can set: one frozen dataclass per scenario section, with defaults,
+sources and allowed ranges (MODEL.md; DESIGN.md "Conventions").
+
+This module is the schema. `scenario.py` reads files against it; the engine reads the values.
+A default's source is in its `doc`: a citation, [assumption] or [tuned] as in MODEL.md.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+
+def param(
+    default: Any,
+    doc: str,
+    *,
+    type: str = "float",
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    choices: tuple[str, ...] | None = None,
+    optional: bool = False,
+) -> Any:
+    """A dataclass field carrying what validation needs.
+
+    `type` is one of "float", "int", "str", "bool", "int_list", "node_list", "path";
+    `low`/`high` bound numbers (inclusive unless `*_open`); `optional` allows None (unset).
+    """
+    meta = dict(
+        doc=doc, type=type, low=low, high=high, low_open=low_open, high_open=high_open,
+        choices=choices, optional=optional,
+    )
+    if isinstance(default, (list, tuple)):
+        return field(default_factory=lambda: tuple(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+NETWORK_KINDS = (
+    "complete", "erdos_renyi", "barabasi_albert", "watts_strogatz", "random_regular",
+    "configuration", "edgelist",
+)
+
+
+@dataclass(frozen=True)
+class NetworkParams:
+    kind: str = param("watts_strogatz", "graph generator [assumption]", type="str",
+                      choices=NETWORK_KINDS)
+    n: int = param(10_000, "number of customers (ignored for edge lists and degree lists)",
+                   type="int", low=1)
+    mean_degree: float = param(10.0, "mean number of neighbours; barabasi_albert uses "
+                               "m = mean_degree/2, watts_strogatz and random_regular an even "
+                               "whole number", low=0)
+    rewire: float = param(0.1, "Watts-Strogatz rewiring probability; rewired edges are weak ties",
+                          low=0, high=1)
+    weak_tie_weight: float = param(0.25, "tie strength of weak ties (Goldenberg, Libai & Muller "
+                                   "2001: beta_w/beta_s ~ 0.01/0.04)", low=0, high=1,
+                                   low_open=True)
+    seed: int | None = param(None, "graph seed; unset: derived from the scenario seed, so the "
+                             "graph is the same for every replicate", type="int", low=0,
+                             optional=True)
+    path: str | None = param(None, "edge-list CSV `source,target[,weight]`, relative to the "
+                             "scenario file", type="path", optional=True)
+    directed: bool = param(False, "edge list is directed (edge u->v: v hears u)", type="bool")
+    degrees: tuple[int, ...] | None = param(None, "degree list for the configuration model",
+                                            type="int_list", optional=True)
+
+
+@dataclass(frozen=True)
+class MarketParams:
+    innovation: float = param(0.03, "p, external influence per year (Sultan, Farley & Lehmann "
+                              "1990)", low=0)
+    imitation: float = param(0.38, "q, internal influence per year (Sultan, Farley & Lehmann "
+                             "1990)", low=0)
+    talk: str = param("emotional", "talk hazard weights talkers by their emotion, or not",
+                      type="str", choices=("emotional", "uniform"))
+
+
+@dataclass(frozen=True)
+class MediaParams:
+    spend: float = param(1000.0, "baseline paid spend per week [assumption]", low=0)
+    reference_spend: float = param(1000.0, "weekly spend at which p_t = p [assumption]", low=0,
+                                   low_open=True)
+    adstock_decay: float = param(0.9, "adstock carry-over per week [assumption]", low=0, high=1,
+                                 high_open=True)
+    elasticity: float = param(0.12, "advertising elasticity (Sethuraman, Tellis & Briesch 2011)",
+                              low=0)
+    promise: float = param(0.85, "brand promise B [tuned]", low=0, high=1)
+    owned_quality: float = param(0.5, "owned-media quality o [assumption]", low=0, high=1)
+
+
+@dataclass(frozen=True)
+class JourneyParams:
+    zmot_weeks: float = param(2.0, "T_Z, mean weeks of research after the first [assumption]",
+                              low=0)
+    sources: int = param(10, "n_src, sources read at FMOT (Google ZMOT study 2011: 10.4)",
+                         type="int", low=0)
+    conversion: float = param(0.4, "pi_0, buy probability at neutral evidence [tuned]", low=0,
+                              high=1)
+    review_weight: float = param(math.log(3), "beta_W, weight of net sentiment [assumption]",
+                                 low=0)
+    owned_weight: float = param(0.5, "beta_o, weight of owned media [assumption]", low=0)
+    promise_weight: float = param(1.0, "beta_B, weight of the promise [assumption]", low=0)
+    negativity_weight: float = param(1.0, "lambda_N, weight of negative sources (East, Hammond "
+                                     "& Lomax 2008)", low=0, low_open=True)
+    wom_anchor: float = param(3.0, "the 3 in w = n/(n + 3) [assumption]", low=0, low_open=True)
+    smot_weeks: int = param(2, "d_S, weeks of use before the experience is judged [assumption]",
+                            type="int", low=1)
+
+
+@dataclass(frozen=True)
+class ProductParams:
+    quality: float = param(0.8, "delivered quality Q [tuned]", low=0, high=1)
+    quality_sd: float = param(0.1, "sigma_Q, spread of perceived performance [assumption]",
+                              low=0)
+    loss_aversion: float = param(2.25, "lambda_L (Tversky & Kahneman 1992)", low=0,
+                                 low_open=True)
+
+
+@dataclass(frozen=True)
+class SharingParams:
+    mode: str = param("emotional", "share probability from emotion (Berger & Milkman 2012) or "
+                      "constant", type="str", choices=("emotional", "constant"))
+    base: float = param(0.18, "s_0, share probability of a neutral experience [tuned]", low=0,
+                        high=1)
+    arousal_odds: float = param(1.30, "odds ratio per sd of arousal (Berger & Milkman 2012)",
+                                low=0, low_open=True)
+    valence_odds: float = param(1.13, "odds ratio per sd of positivity (Berger & Milkman 2012)",
+                                low=0, low_open=True)
+    reach: float = param(1.0, "r, probability a share reaches a strong tie [tuned]", low=0,
+                         high=1)
+    negative_recruit: float = param(0.5, "tau-, probability a negative message recruits "
+                                    "(Berger, Sorensen & Rasmussen 2010) [assumption]", low=0,
+                                    high=1)
+    pool_weeks: int = param(52, "weeks a public review stays readable [assumption]", type="int",
+                            low=1)
+
+
+@dataclass(frozen=True)
+class LoyaltyParams:
+    repurchase_weeks: float = param(13.0, "T_rep, mean weeks between purchases [assumption]",
+                                    low=1)
+    retention: float = param(0.95, "rho_0, retention at a returning purchase [assumption]",
+                             low=0, high=1)
+    valence_effect: float = param(1.5, "gamma_v, effect of running valence on retention "
+                                  "[assumption]")
+
+
+@dataclass(frozen=True)
+class EconomicsParams:
+    margin: float = param(25.0, "contribution margin per paid purchase [assumption]", low=0)
+    discount_rate: float = param(0.08, "discount rate per year for discounted profit "
+                                 "[assumption]", low=0)
+    seed_cost: float = param(25.0, "cost of each seeded customer [assumption]", low=0)
+
+
+EVENT_KINDS = ("campaign", "quality", "promise", "owned", "seed", "referral")
+SEED_STRATEGIES = ("random", "degree")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One what-if event (MODEL.md section 6). Windows are [start, end) in weeks; `seed` uses
+    `week`. Which keys a kind takes is in `EVENT_KEYS`."""
+
+    kind: str
+    start: int | None = None
+    end: int | None = None
+    week: int | None = None
+    value: float | None = None  # quality, promise, owned
+    sd: float | None = None  # quality: sigma_Q over the window (optional)
+    spend: float | None = None  # campaign: extra spend per week
+    count: int | None = None  # seed
+    strategy: str | None = None  # seed
+    nodes: tuple[Any, ...] | None = None  # seed: explicit customers (node labels)
+    reward: float | None = None  # referral: paid per purchase by a share-recruited customer
+    boost: float | None = None  # referral: added to the share logit
+
+
+# Required and optional keys per event kind (besides `kind`).
+EVENT_KEYS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "campaign": (frozenset({"start", "end", "spend"}), frozenset()),
+    "quality": (frozenset({"start", "end", "value"}), frozenset({"sd"})),
+    "promise": (frozenset({"start", "end", "value"}), frozenset()),
+    "owned": (frozenset({"start", "end", "value"}), frozenset()),
+    "seed": (frozenset({"week"}), frozenset({"count", "strategy", "nodes"})),
+    "referral": (frozenset({"start", "end"}), frozenset({"reward", "boost"})),
+}
+
+
+@dataclass(frozen=True)
+class TopParams:
+    name: str = param("scenario", "short name; the default output folder is out/<name>/",
+                      type="str")
+    description: str = param("", "what the scenario tests", type="str")
+    weeks: int = param(156, "horizon in weeks", type="int", low=1)
+    seed: int = param(20261125, "run seed; replicate seeds are derived from it", type="int",
+                      low=0)
+    replications: int = param(16, "runs with different replicate seeds", type="int", low=1)
+
+
+SECTIONS: dict[str, type] = {
+    "network": NetworkParams,
+    "market": MarketParams,
+    "media": MediaParams,
+    "journey": JourneyParams,
+    "product": ProductParams,
+    "sharing": SharingParams,
+    "loyalty": LoyaltyParams,
+    "economics": EconomicsParams,
+}
+
+
+def section_keys(section_class: type) -> list[str]:
+    """The keys of a section dataclass, in declaration order."""
+    return [f.name for f in fields(section_class)]
