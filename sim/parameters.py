@@ -8,7 +8,7 @@ A default's source is in its `doc`: a citation, [assumption] or [tuned] as in MO
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 
@@ -27,7 +27,8 @@ def param(
     """A dataclass field carrying what validation needs.
 
     `type` is one of "float", "int", "str", "bool", "int_list", "node_list", "path";
-    `low`/`high` bound numbers (inclusive unless `*_open`); `optional` allows None (unset).
+    `low`/`high` bound numbers, or each element of a list (inclusive unless `*_open`);
+    `optional` allows None (unset); a `default` of `dataclasses.MISSING` makes the field required.
     """
     meta = dict(
         doc=doc, type=type, low=low, high=high, low_open=low_open, high_open=high_open,
@@ -48,11 +49,12 @@ NETWORK_KINDS = (
 class NetworkParams:
     kind: str = param("watts_strogatz", "graph generator [assumption]", type="str",
                       choices=NETWORK_KINDS)
-    n: int = param(10_000, "number of customers (ignored for edge lists and degree lists)",
-                   type="int", low=1)
+    n: int = param(10_000, "number of customers (ignored for edge lists and degree lists); at "
+                   "most 2**31 - 1, as node indices are int32", type="int", low=1,
+                   high=2**31 - 1)
     mean_degree: float = param(10.0, "mean number of neighbours; barabasi_albert uses "
-                               "m = mean_degree/2, watts_strogatz and random_regular an even "
-                               "whole number", low=0)
+                               "m = mean_degree/2, watts_strogatz an even whole number, "
+                               "random_regular a whole number with n*mean_degree even", low=0)
     rewire: float = param(0.1, "Watts-Strogatz rewiring probability; rewired edges are weak ties",
                           low=0, high=1)
     weak_tie_weight: float = param(0.25, "tie strength of weak ties (Goldenberg, Libai & Muller "
@@ -65,7 +67,7 @@ class NetworkParams:
                              "scenario file", type="path", optional=True)
     directed: bool = param(False, "edge list is directed (edge u->v: v hears u)", type="bool")
     degrees: tuple[int, ...] | None = param(None, "degree list for the configuration model",
-                                            type="int_list", optional=True)
+                                            type="int_list", low=0, optional=True)
 
 
 @dataclass(frozen=True)
@@ -165,18 +167,27 @@ class Event:
     """One what-if event (MODEL.md section 6). Windows are [start, end) in weeks; `seed` uses
     `week`. Which keys a kind takes is in `EVENT_KEYS`."""
 
-    kind: str
-    start: int | None = None
-    end: int | None = None
-    week: int | None = None
-    value: float | None = None  # quality, promise, owned
-    sd: float | None = None  # quality: sigma_Q over the window (optional)
-    spend: float | None = None  # campaign: extra spend per week
-    count: int | None = None  # seed
-    strategy: str | None = None  # seed
-    nodes: tuple[Any, ...] | None = None  # seed: explicit customers (node labels)
-    reward: float | None = None  # referral: paid per purchase by a share-recruited customer
-    boost: float | None = None  # referral: added to the share logit
+    kind: str = param(MISSING, "what the event changes", type="str", choices=EVENT_KINDS)
+    start: int | None = param(None, "first week of the window", type="int", low=0, optional=True)
+    end: int | None = param(None, "week after the last week of the window", type="int", low=0,
+                            optional=True)
+    week: int | None = param(None, "seed: the week the product is given", type="int", low=0,
+                             optional=True)
+    value: float | None = param(None, "quality Q, promise B or owned-media quality o over the "
+                                "window", low=0, high=1, optional=True)
+    sd: float | None = param(None, "quality: sigma_Q over the window", low=0, optional=True)
+    spend: float | None = param(None, "campaign: extra paid spend per week", low=0,
+                                optional=True)
+    count: int | None = param(None, "seed: customers to seed (default: the number of `nodes`)",
+                              type="int", low=0, optional=True)
+    strategy: str | None = param(None, "seed: how customers are chosen (default random)",
+                                 type="str", choices=SEED_STRATEGIES, optional=True)
+    nodes: tuple[Any, ...] | None = param(None, "seed: explicit customers (node labels: ids "
+                                          "from 0, or edge-list labels)", type="node_list",
+                                          low=0, optional=True)
+    reward: float | None = param(None, "referral: paid per purchase by a share-recruited "
+                                 "customer", low=0, optional=True)
+    boost: float | None = param(None, "referral: added to the share logit", optional=True)
 
 
 # Required and optional keys per event kind (besides `kind`).

@@ -47,7 +47,7 @@ class Purpose(IntEnum):
 
     ENTRY = 1  # UNAWARE/REJECTED -> ZMOT by paid media or talk
     SPLIT = 2  # paid or talk, in proportion of the hazards
-    DELIVERY = 3  # does a share message reach an out-neighbour (keyed by sender, step sent, receiver)
+    DELIVERY = 3  # does a share reach an out-neighbour (keyed: sender, step sent, receiver)
     RECRUIT = 4  # does an arrived message recruit its receiver
     RECRUITER_CHOICE = 5  # which successful sender is the recruiter
     FMOT_TIMING = 6  # does a ZMOT customer decide this step

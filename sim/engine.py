@@ -1,0 +1,143 @@
+"""The engine: one run of a scenario, stepped week by week (DESIGN.md principle 2).
+
+`Engine` owns the graph, the customer arrays, the packed parameters and the history, and calls the
+kernel once per week. It knows nothing of Mesa; `model.WomModel` wraps it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from .events import SeedingSchedule, build_levers
+from .graph import Graph, build_graph
+from .kernels import HISTORY_COLUMNS, Net, Params, step
+from .metrics import compute_kpis
+from .results import history_table
+from .rng import derived_seed
+from .state import Customers, Market, new_customers, new_market
+
+GRAPH_SEED_LABEL = 1  # the graph seed is derived from the scenario seed under this label
+
+
+def graph_seed(scenario) -> int:
+    """The graph's seed: `network.seed` if set, else derived from the scenario seed, so every
+    replicate (and every scenario with the same seed and network) runs on the same graph."""
+    if scenario.network.seed is not None:
+        return scenario.network.seed
+    return derived_seed(scenario.seed, GRAPH_SEED_LABEL)
+
+
+def build_scenario_graph(scenario) -> Graph:
+    """The customer graph a scenario describes."""
+    base_dir = scenario.path.parent if scenario.path is not None else None
+    return build_graph(scenario.network, graph_seed(scenario), base_dir)
+
+
+def pack_params(scenario) -> Params:
+    """The scenario's scalar parameters as the kernel takes them."""
+    media, journey, sharing, loyalty = (
+        scenario.media, scenario.journey, scenario.sharing, scenario.loyalty)
+    return Params(
+        innovation=float(scenario.market.innovation),
+        imitation=float(scenario.market.imitation),
+        emotional_talk=scenario.market.talk == "emotional",
+        adstock_decay=float(media.adstock_decay),
+        elasticity=float(media.elasticity),
+        reference_adstock=media.reference_spend / (1.0 - media.adstock_decay),
+        decide_probability=1.0 / (1.0 + journey.zmot_weeks),
+        sources=int(journey.sources),
+        conversion=float(journey.conversion),
+        review_weight=float(journey.review_weight),
+        owned_weight=float(journey.owned_weight),
+        promise_weight=float(journey.promise_weight),
+        negativity_weight=float(journey.negativity_weight),
+        wom_anchor=float(journey.wom_anchor),
+        smot_weeks=int(journey.smot_weeks),
+        loss_aversion=float(scenario.product.loss_aversion),
+        emotional_sharing=sharing.mode == "emotional",
+        share_base=float(sharing.base),
+        log_arousal_odds=math.log(sharing.arousal_odds),
+        log_valence_odds=math.log(sharing.valence_odds),
+        reach=float(sharing.reach),
+        negative_recruit=float(sharing.negative_recruit),
+        pool_weeks=int(sharing.pool_weeks),
+        repurchase_probability=1.0 / loyalty.repurchase_weeks,
+        retention=float(loyalty.retention),
+        valence_effect=float(loyalty.valence_effect),
+        margin=float(scenario.economics.margin),
+        seed_cost=float(scenario.economics.seed_cost),
+    )
+
+
+def kernel_net(graph: Graph) -> Net:
+    """The graph's arrays as the kernel reads them."""
+    empty_weight = np.empty(0, dtype=np.float32)
+    return Net(
+        out_indptr=graph.indptr,
+        out_indices=graph.indices,
+        out_weight=graph.weight if graph.weight is not None else empty_weight,
+        in_indptr=graph.in_indptr,
+        in_indices=graph.in_indices,
+        in_weight=graph.in_weight if graph.in_weight is not None else empty_weight,
+        in_weight_sum=graph.in_weight_sum(),
+        complete=graph.complete,
+        weighted=graph.weight is not None,
+    )
+
+
+class Engine:
+    """One run: a scenario, a run seed, and the state of every customer, stepped a week at a time.
+
+    The same scenario, graph and seed always give bit-identical histories.
+    """
+
+    def __init__(self, scenario, seed: int, graph: Graph | None = None) -> None:
+        self.scenario = scenario
+        self.seed = int(seed)
+        self.graph = graph if graph is not None else build_scenario_graph(scenario)
+        self.n = self.graph.n
+        self.weeks = scenario.weeks
+        self.params = pack_params(scenario)
+        self.levers = build_levers(scenario)
+        self.net = kernel_net(self.graph)
+        self.seeding = SeedingSchedule(scenario.events, self.graph, self.seed)
+        self.customers: Customers = new_customers(self.n)
+        media = scenario.media
+        self.market: Market = new_market(
+            self.n, scenario.sharing.pool_weeks, media.spend / (1.0 - media.adstock_decay))
+        self.history = np.zeros((self.weeks, len(HISTORY_COLUMNS)), dtype=np.float64)
+        self.week = 0  # the next week to simulate
+        self.messages_in_flight = 0
+
+    @property
+    def done(self) -> bool:
+        """True once every week of the horizon has been simulated."""
+        return self.week >= self.weeks
+
+    def step(self) -> None:
+        """Simulate the next week (MODEL.md section 4) and record its row of history."""
+        if self.done:
+            raise RuntimeError(f"the run is over: all {self.weeks} weeks have been simulated")
+        t = self.week
+        seeded = self.seeding.customers_for(t, self.customers)
+        self.messages_in_flight = step(
+            self.seed, t, self.params, self.levers, self.net, self.customers, self.market,
+            self.history[t], seeded)
+        self.week += 1
+
+    def run(self) -> Engine:
+        """Simulate every remaining week of the horizon."""
+        while not self.done:
+            self.step()
+        return self
+
+    def history_frame(self) -> pd.DataFrame:
+        """The weeks simulated so far, one row each (columns: `week` and HISTORY_COLUMNS)."""
+        return history_table(self.history[: self.week])
+
+    def kpis(self) -> dict[str, float]:
+        """The per-run KPIs of MODEL.md section 7 over the weeks simulated so far."""
+        return compute_kpis(self.history[: self.week], self.customers, self.scenario)

@@ -1,0 +1,96 @@
+"""The timeline of what-if events (MODEL.md section 6), turned into what the kernel reads.
+
+Level events (`quality`, `promise`, `owned`) set their lever over [start, end); where two overlap,
+the one listed later wins. `campaign` spends add up. `referral` boosts add up; its reward is the
+largest of the overlapping ones. `seed` events pick their customers at the start of their week,
+among those who never bought, by a strategy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .graph import Graph
+from .kernels import Levers, choose_random_seeds, choose_ranked_seeds
+from .parameters import Event
+from .state import Customers
+
+
+def build_levers(scenario) -> Levers:
+    """Per-week arrays of every lever over the scenario's horizon, events applied."""
+    weeks = scenario.weeks
+    levers = Levers(
+        spend=np.full(weeks, scenario.media.spend, dtype=np.float64),
+        quality=np.full(weeks, scenario.product.quality, dtype=np.float64),
+        quality_sd=np.full(weeks, scenario.product.quality_sd, dtype=np.float64),
+        promise=np.full(weeks, scenario.media.promise, dtype=np.float64),
+        owned=np.full(weeks, scenario.media.owned_quality, dtype=np.float64),
+        share_boost=np.zeros(weeks, dtype=np.float64),
+        referral_reward=np.zeros(weeks, dtype=np.float64),
+    )
+    for event in scenario.events:
+        window = slice(event.start, event.end)
+        if event.kind == "campaign":
+            levers.spend[window] += event.spend
+        elif event.kind == "quality":
+            levers.quality[window] = event.value
+            if event.sd is not None:
+                levers.quality_sd[window] = event.sd
+        elif event.kind == "promise":
+            levers.promise[window] = event.value
+        elif event.kind == "owned":
+            levers.owned[window] = event.value
+        elif event.kind == "referral":
+            levers.share_boost[window] += event.boost or 0.0
+            np.maximum(levers.referral_reward[window], event.reward or 0.0,
+                       out=levers.referral_reward[window])
+    return levers
+
+
+def rank_by_degree(graph: Graph, seed: int) -> np.ndarray:
+    """Customers by decreasing (out-)degree, ties broken by lower id."""
+    degree = graph.degree()
+    return np.lexsort((np.arange(graph.n), -degree)).astype(np.int64)
+
+
+# Seeding strategies that rank customers once per run; `random` draws anew at each event.
+RANKINGS: dict[str, Callable[[Graph, int], np.ndarray]] = {
+    "degree": rank_by_degree,
+}
+
+
+class SeedingSchedule:
+    """The seed events of a scenario, ready to pick customers week by week."""
+
+    def __init__(self, events: tuple[Event, ...], graph: Graph, seed: int) -> None:
+        self._by_week: dict[int, list[Event]] = {}
+        for event in events:
+            if event.kind == "seed":
+                self._by_week.setdefault(event.week, []).append(event)
+        self._graph = graph
+        self._seed = seed
+        self._rankings: dict[str, np.ndarray] = {}
+        self._explicit: dict[Event, np.ndarray] = {}
+
+    def customers_for(self, week: int, customers: Customers) -> np.ndarray:
+        """Who is seeded at the start of `week` (ids of customers who never bought)."""
+        events = self._by_week.get(week, ())
+        if not events:
+            return np.empty(0, dtype=np.int64)
+        taken = np.zeros(self._graph.n, dtype=np.bool_)
+        return np.concatenate([self._choose(event, customers, taken) for event in events])
+
+    def _choose(self, event: Event, customers: Customers, taken: np.ndarray) -> np.ndarray:
+        if event.nodes is not None:
+            if event not in self._explicit:
+                self._explicit[event] = self._graph.index_of(list(event.nodes)).astype(np.int64)
+            count = event.count if event.count is not None else len(event.nodes)
+            return choose_ranked_seeds(self._explicit[event], count, customers, taken)
+        strategy = event.strategy or "random"
+        if strategy == "random":
+            return choose_random_seeds(self._seed, event.week, event.count, customers, taken)
+        if strategy not in self._rankings:
+            self._rankings[strategy] = RANKINGS[strategy](self._graph, self._seed)
+        return choose_ranked_seeds(self._rankings[strategy], event.count, customers, taken)

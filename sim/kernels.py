@@ -1,0 +1,655 @@
+"""The dynamics: one step of MODEL.md section 4, compiled by Numba, over arrays only.
+
+Nothing else in the project decides what a customer does (DESIGN.md principle 1). Functions are
+named and ordered by MODEL.md's sub-steps (4.1 events ... 4.7 record), so the two can be read side
+by side. Every random decision is a counter-based draw from `rng.py`: results do not depend on
+iteration order, and scenarios with the same seed share their draws.
+
+Work follows events where it can (DESIGN.md principle 5): a customer's talk pressure is kept up to
+date by pushing changes from a neighbour when it starts or stops talking or its emotion changes,
+and share messages travel only along the sharers' edges.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from .rng import normal, step_key, uniform, uniform_pair
+from .stages import Purpose, Source, State
+from .state import PERFORMANCE_SCALE, TALK_SCALE
+
+UNAWARE = int(State.UNAWARE)
+ZMOT = int(State.ZMOT)
+SMOT = int(State.SMOT)
+LOYAL = int(State.LOYAL)
+REJECTED = int(State.REJECTED)
+CHURNED = int(State.CHURNED)
+PAID = int(Source.PAID)
+TALK = int(Source.TALK)
+SHARE = int(Source.SHARE)
+SEED = int(Source.SEED)
+
+ENTRY = int(Purpose.ENTRY)
+SPLIT = int(Purpose.SPLIT)
+DELIVERY = int(Purpose.DELIVERY)
+RECRUIT = int(Purpose.RECRUIT)
+RECRUITER_CHOICE = int(Purpose.RECRUITER_CHOICE)
+FMOT_TIMING = int(Purpose.FMOT_TIMING)
+READ_INBOX = int(Purpose.READ_INBOX)
+READ_POOL = int(Purpose.READ_POOL)
+BUY = int(Purpose.BUY)
+PERFORMANCE_A = int(Purpose.PERFORMANCE_A)
+PERFORMANCE_B = int(Purpose.PERFORMANCE_B)
+SHARE_DRAW = int(Purpose.SHARE)
+REPURCHASE = int(Purpose.REPURCHASE)
+RETENTION = int(Purpose.RETENTION)
+TALK_RECRUITER = int(Purpose.TALK_RECRUITER)
+SEEDING = int(Purpose.SEEDING)
+
+WEEK = 1.0 / 52.0  # one step, in years: rates p and q are per year (MODEL.md section 2)
+
+# Columns of a run's weekly history (MODEL.md section 7). The first six are the state counts in
+# State order; stimulus and adoption columns are in Source order, so a code indexes them directly.
+HISTORY_COLUMNS = (
+    "unaware", "zmot", "smot", "loyal", "rejected", "churned",
+    "stimulus_paid", "stimulus_talk", "stimulus_share", "stimulus_seed", "winback",
+    "fmot_buy", "fmot_reject", "experiences", "umot_positive", "umot_negative",
+    "repurchase", "churn", "dropped",
+    "adopted_paid", "adopted_talk", "adopted_share", "adopted_seed",
+    "revenue", "cost", "cost_paid", "cost_seed", "cost_referral",
+    "performance_sum",
+)
+COL_STIMULUS = 6  # + source code
+COL_WINBACK = 10
+COL_FMOT_BUY = 11
+COL_FMOT_REJECT = 12
+COL_EXPERIENCES = 13
+COL_UMOT_POSITIVE = 14
+COL_UMOT_NEGATIVE = 15
+COL_REPURCHASE = 16
+COL_CHURN = 17
+COL_DROPPED = 18
+COL_ADOPTED = 19  # + source code
+COL_REVENUE = 23
+COL_COST = 24
+COL_COST_PAID = 25
+COL_COST_SEED = 26
+COL_COST_REFERRAL = 27
+COL_PERFORMANCE_SUM = 28  # sum of perceived performance P over the week's experiences
+
+
+class Params(NamedTuple):
+    """Scalar parameters, packed once per run (changing one never recompiles)."""
+
+    innovation: float  # p, per year
+    imitation: float  # q, per year
+    emotional_talk: bool
+    adstock_decay: float
+    elasticity: float
+    reference_adstock: float  # A_ref = reference_spend / (1 - decay)
+    decide_probability: float  # 1 / (1 + T_Z)
+    sources: int  # n_src
+    conversion: float  # pi_0
+    review_weight: float  # beta_W
+    owned_weight: float  # beta_o
+    promise_weight: float  # beta_B
+    negativity_weight: float  # lambda_N
+    wom_anchor: float
+    smot_weeks: int  # d_S
+    loss_aversion: float  # lambda_L
+    emotional_sharing: bool
+    share_base: float  # s_0
+    log_arousal_odds: float
+    log_valence_odds: float
+    reach: float  # r
+    negative_recruit: float  # tau-
+    pool_weeks: int
+    repurchase_probability: float  # 1 / T_rep
+    retention: float  # rho_0
+    valence_effect: float  # gamma_v
+    margin: float
+    seed_cost: float
+
+
+class Levers(NamedTuple):
+    """What the brand controls, per week, after the events are applied (one array each)."""
+
+    spend: np.ndarray
+    quality: np.ndarray
+    quality_sd: np.ndarray
+    promise: np.ndarray
+    owned: np.ndarray
+    share_boost: np.ndarray
+    referral_reward: np.ndarray
+
+
+class Net(NamedTuple):
+    """The graph as the kernel sees it (see graph.Graph)."""
+
+    out_indptr: np.ndarray  # int64: who hears i
+    out_indices: np.ndarray  # int32
+    out_weight: np.ndarray  # float32, empty when every tie is strong
+    in_indptr: np.ndarray  # int64: whom i hears
+    in_indices: np.ndarray
+    in_weight: np.ndarray
+    in_weight_sum: np.ndarray  # float64: sum of omega over in-neighbours
+    complete: bool
+    weighted: bool
+
+
+@njit(cache=True, inline="always")
+def _logistic(x):
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+@njit(cache=True, inline="always")
+def _logit(p):
+    return math.log(p / (1.0 - p))
+
+
+@njit(cache=True, inline="always")
+def _emotion_log_odds(prm, arousal, valence):
+    """Berger & Milkman (2012): log odds of arousal (per 0.2) and positivity (per 0.5)."""
+    return prm.log_arousal_odds * (arousal - 0.5) / 0.2 + prm.log_valence_odds * valence / 0.5
+
+
+@njit(cache=True, inline="always")
+def _probability_with_log_odds(base, shift):
+    """sigma(logit base + shift), where base 0 and 1 mean never and always."""
+    if base <= 0.0:
+        return 0.0
+    if base >= 1.0:
+        return 1.0
+    return _logistic(_logit(base) + shift)
+
+
+@njit(cache=True, inline="always")
+def _fixed(x, scale):
+    return np.int64(round(x * scale))
+
+
+@njit(cache=True, inline="always")
+def _tie(weights, weighted, e):
+    return weights[e] if weighted else 1.0
+
+
+# --- 4.1 Events ----------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def choose_random_seeds(seed, t, count, c, taken):
+    """4.1 seed event, strategy `random`: the `count` customers who never bought (and are not
+    `taken` by another event this week) with the smallest seeding draws: a uniform choice,
+    independent of iteration order."""
+    key = step_key(seed, t)
+    n = c.state.shape[0]
+    eligible = np.empty(n, dtype=np.int64)
+    draws = np.empty(n, dtype=np.float64)
+    k = 0
+    for i in range(n):
+        if c.adopted_week[i] < 0 and not taken[i]:
+            eligible[k] = i
+            draws[k] = uniform(key, i, SEEDING)
+            k += 1
+    order = np.argsort(draws[:k], kind="mergesort")
+    chosen = eligible[order[: min(count, k)]]
+    taken[chosen] = True
+    return chosen
+
+
+@njit(cache=True)
+def choose_ranked_seeds(ranking, count, c, taken):
+    """4.1 seed event, strategies that rank customers (degree, an explicit list, ...): the first
+    `count` customers of `ranking` who never bought and are not `taken` this week."""
+    chosen = np.empty(min(count, ranking.shape[0]), dtype=np.int64)
+    k = 0
+    for i in ranking:
+        if k == chosen.shape[0]:
+            break
+        if c.adopted_week[i] < 0 and not taken[i]:
+            chosen[k] = i
+            taken[i] = True
+            k += 1
+    return chosen[:k]
+
+
+@njit(cache=True)
+def apply_seeds(t, prm, lev, c, m, row, seeded):
+    """4.1 Seeded customers enter SMOT now, with E = B, source seed, at seed_cost each."""
+    for i in seeded:
+        if c.adopted_week[i] >= 0:
+            continue
+        c.state[i] = SMOT
+        c.entered[i] = t
+        c.expectation[i] = lev.promise[t]
+        c.source[i] = SEED
+        c.recruiter[i] = -1
+        _empty_inbox(c, i)
+        _adopt(t, c, i, row)
+        row[COL_STIMULUS + SEED] += 1
+        row[COL_COST_SEED] += prm.seed_cost
+        _mark_talk_changed(m, i)
+
+
+@njit(cache=True, inline="always")
+def _adopt(t, c, i, row):
+    c.adopted_week[i] = t
+    c.adopted_source[i] = c.source[i]
+    c.adopted_recruiter[i] = c.recruiter[i]
+    row[COL_ADOPTED + c.source[i]] += 1
+
+
+@njit(cache=True, inline="always")
+def _empty_inbox(c, i):
+    c.inbox_positive[i] = 0
+    c.inbox_negative[i] = 0
+    c.inbox_positive_p[i] = 0
+    c.inbox_negative_p[i] = 0
+
+
+@njit(cache=True, inline="always")
+def _mark_talk_changed(m, i):
+    m.talk_changed[m.counts[1]] = i
+    m.counts[1] += 1
+
+
+# --- 4.2 Paid media ------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def paid_media(t, prm, lev, m):
+    """4.2 Adstock A_t = spend_t + decay * A_{t-1}; external hazard p_t = p (A_t / A_ref)^eps."""
+    adstock = lev.spend[t] + prm.adstock_decay * m.adstock[0]
+    m.adstock[0] = adstock
+    if adstock <= 0.0:
+        return 0.0
+    return prm.innovation * (adstock / prm.reference_adstock) ** prm.elasticity
+
+
+# --- 4.3 Stimulus --------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def deliver_shares(seed, t, prm, net, c, m, row):
+    """4.3 Share messages sent at t-1 arrive: each reaches out-neighbour j with probability r*omega.
+    Arrivals at UNAWARE, ZMOT or REJECTED customers go to their inbox (others are dropped); each
+    may recruit an UNAWARE receiver (tau+ = 1, tau-) or a REJECTED one (positive messages only).
+    The recruiter is the successful sender with the smallest recruiter-choice draw."""
+    sent_key = step_key(seed, t - 1)
+    key = step_key(seed, t)
+    for k in range(m.outbox_count[1]):
+        sender = m.inbox_sender[k]
+        positive = m.inbox_positive[k]
+        p_fixed = _fixed(m.inbox_performance[k], PERFORMANCE_SCALE)
+        for e in range(net.out_indptr[sender], net.out_indptr[sender + 1]):
+            j = net.out_indices[e]
+            reach = prm.reach * _tie(net.out_weight, net.weighted, e)
+            if not uniform_pair(sent_key, sender, DELIVERY, j) < reach:
+                continue
+            s = c.state[j]
+            if s != UNAWARE and s != ZMOT and s != REJECTED:
+                row[COL_DROPPED] += 1
+                continue
+            if positive:
+                c.inbox_positive[j] += 1
+                c.inbox_positive_p[j] += p_fixed
+            else:
+                c.inbox_negative[j] += 1
+                c.inbox_negative_p[j] += p_fixed
+            if s == ZMOT:
+                continue
+            recruit_probability = 1.0 if positive else prm.negative_recruit
+            if s == REJECTED and not positive:
+                recruit_probability = 0.0
+            if not uniform_pair(key, j, RECRUIT, sender) < recruit_probability:
+                continue
+            choice = uniform_pair(key, j, RECRUITER_CHOICE, sender)
+            if m.recruit_draw[j] > 1.0:
+                m.touched[m.counts[0]] = j
+                m.counts[0] += 1
+            if choice < m.recruit_draw[j]:
+                m.recruit_draw[j] = choice
+                m.recruit_sender[j] = sender
+    for k in range(m.counts[0]):
+        j = m.touched[k]
+        if c.state[j] == REJECTED:
+            row[COL_WINBACK] += 1
+        _enter_zmot(t, c, j, SHARE, m.recruit_sender[j], row)
+        m.recruit_draw[j] = 2.0
+        m.recruit_sender[j] = -1
+    m.counts[0] = 0
+
+
+@njit(cache=True, inline="always")
+def _enter_zmot(t, c, i, source, recruiter, row):
+    c.state[i] = ZMOT
+    c.entered[i] = t
+    c.source[i] = source
+    c.recruiter[i] = recruiter
+    row[COL_STIMULUS + source] += 1
+
+
+@njit(cache=True)
+def paid_and_talk(seed, t, p_t, prm, net, c, m, row):
+    """4.3 UNAWARE customers not recruited by a share enter ZMOT with probability
+    1 - exp(-(eta p_t + lambda_i) dt), lambda_i = q * (talk pressure / sum of in-tie strengths);
+    REJECTED ones the same with only positive talkers. Source paid or talk in proportion."""
+    key = step_key(seed, t)
+    n = c.state.shape[0]
+    for i in range(n):
+        s = c.state[i]
+        if s != UNAWARE and s != REJECTED:
+            continue
+        positive_only = s == REJECTED
+        if net.complete:
+            pressure = m.totals[5] if positive_only else m.totals[4]
+        else:
+            pressure = c.talk_pressure_positive[i] if positive_only else c.talk_pressure[i]
+        talk = 0.0
+        if pressure > 0 and net.in_weight_sum[i] > 0.0:
+            talk = prm.imitation * (pressure / TALK_SCALE) / net.in_weight_sum[i]
+        hazard = p_t + talk  # innovativeness eta = 1 for every customer (MODEL.md section 3)
+        if hazard <= 0.0:
+            continue
+        if not uniform(key, i, ENTRY) < -math.expm1(-hazard * WEEK):
+            continue
+        if uniform(key, i, SPLIT) < p_t / hazard:
+            source = PAID
+            recruiter = -1
+        else:
+            source = TALK
+            recruiter = _talk_recruiter(key, i, pressure, positive_only, net, c)
+        if positive_only:
+            row[COL_WINBACK] += 1
+        _enter_zmot(t, c, i, source, recruiter, row)
+
+
+@njit(cache=True)
+def _talk_recruiter(key, i, pressure, positive_only, net, c):
+    """The talking in-neighbour credited with a talk recruit, chosen with probability
+    omega * kappa / pressure (the same fixed-point terms the pressure is made of)."""
+    target = np.int64(uniform(key, i, TALK_RECRUITER) * pressure)
+    kappas = c.talk_kappa_positive if positive_only else c.talk_kappa
+    cumulative = np.int64(0)
+    if net.complete:
+        last = -1
+        for j in range(c.state.shape[0]):
+            if j != i and kappas[j] > 0.0:
+                cumulative += _fixed(kappas[j], TALK_SCALE)
+                last = j
+                if cumulative > target:
+                    return j
+        return last
+    last = -1
+    for e in range(net.in_indptr[i], net.in_indptr[i + 1]):
+        j = net.in_indices[e]
+        if kappas[j] > 0.0:
+            cumulative += _fixed(_tie(net.in_weight, net.weighted, e) * kappas[j], TALK_SCALE)
+            last = j
+            if cumulative > target:
+                return j
+    return last
+
+
+# --- 4.4 FMOT ------------------------------------------------------------------------------------
+
+
+@njit(cache=True, inline="always")
+def _read(key, i, purpose, n_read, positive, total):
+    """Positives among n_read items drawn without replacement from `total` of which `positive`
+    are positive (one draw per item read)."""
+    read_positive = 0
+    for index in range(n_read):
+        if uniform(key, i, purpose, index) * total < positive:
+            read_positive += 1
+            positive -= 1
+        total -= 1
+    return read_positive
+
+
+@njit(cache=True)
+def fmot(seed, t, prm, lev, c, m, row):
+    """4.4 FMOT: each ZMOT customer decides with probability 1/(1+T_Z), reading up to n_src
+    sources (its inbox first, then the public pool), and buys with probability
+    sigma(logit pi_0 + beta_W W + beta_o (2o-1) + beta_B (2B-1))."""
+    key = step_key(seed, t)
+    n = c.state.shape[0]
+    promise = lev.promise[t]
+    brand_log_odds = (prm.owned_weight * (2.0 * lev.owned[t] - 1.0)
+                      + prm.promise_weight * (2.0 * promise - 1.0))
+    pool_positive = m.totals[0]
+    pool_total = m.totals[0] + m.totals[1]
+    pool_mean_positive = m.totals[2] / PERFORMANCE_SCALE / max(m.totals[0], 1)
+    pool_mean_negative = m.totals[3] / PERFORMANCE_SCALE / max(m.totals[1], 1)
+    for i in range(n):
+        if c.state[i] != ZMOT:
+            continue
+        if not uniform(key, i, FMOT_TIMING) < prm.decide_probability:
+            continue
+        # Sources read: a random subset of the inbox, then of the pool (MODEL.md 4.4).
+        in_positive = c.inbox_positive[i]
+        in_total = in_positive + c.inbox_negative[i]
+        n_inbox = min(prm.sources, in_total)
+        inbox_read_positive = _read(key, i, READ_INBOX, n_inbox, in_positive, in_total)
+        n_pool = min(prm.sources - n_inbox, pool_total)
+        pool_read_positive = _read(key, i, READ_POOL, n_pool, pool_positive, pool_total)
+        positives = inbox_read_positive + pool_read_positive
+        negatives = n_inbox + n_pool - positives
+        n_read = positives + negatives
+        net_sentiment = 0.0
+        mean_sender_p = 0.0
+        if n_read > 0:
+            weighted_negatives = prm.negativity_weight * negatives
+            net_sentiment = (positives - weighted_negatives) / (positives + weighted_negatives)
+            p_sum = (inbox_read_positive * c.inbox_positive_p[i]
+                     / PERFORMANCE_SCALE / max(c.inbox_positive[i], 1)
+                     + (n_inbox - inbox_read_positive) * c.inbox_negative_p[i]
+                     / PERFORMANCE_SCALE / max(c.inbox_negative[i], 1)
+                     + pool_read_positive * pool_mean_positive
+                     + (n_pool - pool_read_positive) * pool_mean_negative)
+            mean_sender_p = p_sum / n_read
+        buy = _probability_with_log_odds(
+            prm.conversion, prm.review_weight * net_sentiment + brand_log_odds)
+        _empty_inbox(c, i)
+        c.entered[i] = t
+        if uniform(key, i, BUY) < buy:
+            weight = n_read / (n_read + prm.wom_anchor)
+            c.expectation[i] = (1.0 - weight) * promise + weight * mean_sender_p
+            c.state[i] = SMOT
+            c.purchases[i] += 1
+            row[COL_FMOT_BUY] += 1
+            row[COL_REVENUE] += prm.margin
+            if c.source[i] == SHARE:
+                row[COL_COST_REFERRAL] += lev.referral_reward[t]
+            if c.adopted_week[i] < 0:
+                _adopt(t, c, i, row)
+            _mark_talk_changed(m, i)
+        else:
+            c.state[i] = REJECTED
+            row[COL_FMOT_REJECT] += 1
+
+
+# --- 4.5 SMOT and UMOT ---------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def smot_and_umot(seed, t, prm, lev, c, m, row):
+    """4.5 A SMOT customer who entered at e judges the experience at the first t >= e + d_S - 1:
+    P = clip(Q + sigma_Q xi), D = P - E with loss aversion, valence and arousal (Oliver 1980);
+    shares with the Berger-Milkman probability; posts to the pool; becomes LOYAL."""
+    key = step_key(seed, t)
+    n = c.state.shape[0]
+    quality = lev.quality[t]
+    quality_sd = lev.quality_sd[t]
+    slot = t % prm.pool_weeks
+    # The slot now written held the posts of t - pool_weeks, which leave the readable window.
+    m.totals[0] -= m.pool_positive[slot]
+    m.totals[1] -= m.pool_negative[slot]
+    m.totals[2] -= m.pool_positive_p[slot]
+    m.totals[3] -= m.pool_negative_p[slot]
+    m.pool_positive[slot] = 0
+    m.pool_negative[slot] = 0
+    m.pool_positive_p[slot] = 0
+    m.pool_negative_p[slot] = 0
+    sent = 0
+    for i in range(n):
+        if c.state[i] != SMOT or t < c.entered[i] + prm.smot_weeks - 1:
+            continue
+        xi = normal(key, i, PERFORMANCE_A, PERFORMANCE_B)
+        performance = min(max(quality + quality_sd * xi, 0.0), 1.0)
+        performance = np.float32(performance)
+        gap = performance - c.expectation[i]
+        felt = gap if gap >= 0.0 else prm.loss_aversion * gap
+        valence = np.float32(math.tanh(2.0 * ((2.0 * performance - 1.0) / 2.0 + felt)))
+        arousal = np.float32(0.2 + 0.8 * (1.0 - math.exp(-3.0 * abs(felt))))
+        c.performance[i] = performance
+        c.valence[i] = valence
+        c.arousal[i] = arousal
+        if c.experiences[i] == 0:
+            c.running_valence[i] = valence
+        else:
+            c.running_valence[i] = np.float32((c.running_valence[i] + valence) / 2.0)
+        c.experiences[i] += 1
+        row[COL_EXPERIENCES] += 1
+        row[COL_PERFORMANCE_SUM] += performance
+        if prm.emotional_sharing:
+            share = _probability_with_log_odds(
+                prm.share_base, _emotion_log_odds(prm, arousal, valence) + lev.share_boost[t])
+        else:
+            share = prm.share_base
+        if uniform(key, i, SHARE_DRAW) < share:
+            positive = valence >= 0.0
+            c.shares[i] += 1
+            m.outbox_sender[sent] = i
+            m.outbox_positive[sent] = positive
+            m.outbox_performance[sent] = performance
+            sent += 1
+            p_fixed = _fixed(performance, PERFORMANCE_SCALE)
+            if positive:
+                row[COL_UMOT_POSITIVE] += 1
+                m.pool_positive[slot] += 1
+                m.pool_positive_p[slot] += p_fixed
+            else:
+                row[COL_UMOT_NEGATIVE] += 1
+                m.pool_negative[slot] += 1
+                m.pool_negative_p[slot] += p_fixed
+        c.state[i] = LOYAL
+        c.entered[i] = t
+        _mark_talk_changed(m, i)
+    m.outbox_count[0] = sent
+    m.totals[0] += m.pool_positive[slot]
+    m.totals[1] += m.pool_negative[slot]
+    m.totals[2] += m.pool_positive_p[slot]
+    m.totals[3] += m.pool_negative_p[slot]
+
+
+# --- 4.6 Loyalty ---------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def loyalty(seed, t, prm, c, m, row):
+    """4.6 A LOYAL customer (not new this step) comes back with probability 1/T_rep and is
+    retained with probability sigma(logit rho_0 + gamma_v v-bar): it buys again (SMOT, E = last P)
+    or churns."""
+    key = step_key(seed, t)
+    n = c.state.shape[0]
+    for i in range(n):
+        if c.state[i] != LOYAL or c.entered[i] == t:
+            continue
+        if not uniform(key, i, REPURCHASE) < prm.repurchase_probability:
+            continue
+        retain = _probability_with_log_odds(
+            prm.retention, prm.valence_effect * c.running_valence[i])
+        c.entered[i] = t
+        if uniform(key, i, RETENTION) < retain:
+            c.state[i] = SMOT
+            c.expectation[i] = c.performance[i]
+            c.purchases[i] += 1
+            row[COL_REPURCHASE] += 1
+            row[COL_REVENUE] += prm.margin
+        else:
+            c.state[i] = CHURNED
+            row[COL_CHURN] += 1
+            _mark_talk_changed(m, i)
+
+
+# --- 4.7 Record, and the talkers of the next step ------------------------------------------------
+
+
+@njit(cache=True)
+def record(t, lev, c, row):
+    """4.7 The state counts at the end of step t, and the week's paid spend."""
+    for i in range(c.state.shape[0]):
+        row[c.state[i]] += 1
+    row[COL_COST_PAID] += lev.spend[t]
+    row[COL_COST] = row[COL_COST_PAID] + row[COL_COST_SEED] + row[COL_COST_REFERRAL]
+
+
+@njit(cache=True, inline="always")
+def _talk_weight(prm, c, i):
+    """kappa_i as i's listeners hear it: 0 unless SMOT or LOYAL; the emotion's odds multiplier in
+    `talk = "emotional"` mode (1 for a neutral customer), else 1."""
+    s = c.state[i]
+    if s != SMOT and s != LOYAL:
+        return np.float32(0.0)
+    if not prm.emotional_talk:
+        return np.float32(1.0)
+    return np.float32(math.exp(_emotion_log_odds(prm, c.arousal[i], c.valence[i])))
+
+
+@njit(cache=True)
+def push_talk(prm, net, c, m):
+    """After step t: push each changed talker's weight to the customers who hear it, so the next
+    step reads talkers as they were before its sub-step 1 (exact fixed-point deltas)."""
+    for k in range(m.counts[1]):
+        i = m.talk_changed[k]
+        new = _talk_weight(prm, c, i)
+        new_positive = new if c.valence[i] >= 0.0 else np.float32(0.0)
+        old = c.talk_kappa[i]
+        old_positive = c.talk_kappa_positive[i]
+        if new == old and new_positive == old_positive:
+            continue
+        c.talk_kappa[i] = new
+        c.talk_kappa_positive[i] = new_positive
+        if net.complete:
+            m.totals[4] += _fixed(new, TALK_SCALE) - _fixed(old, TALK_SCALE)
+            m.totals[5] += _fixed(new_positive, TALK_SCALE) - _fixed(old_positive, TALK_SCALE)
+            continue
+        for e in range(net.out_indptr[i], net.out_indptr[i + 1]):
+            j = net.out_indices[e]
+            w = _tie(net.out_weight, net.weighted, e)
+            c.talk_pressure[j] += _fixed(w * new, TALK_SCALE) - _fixed(w * old, TALK_SCALE)
+            c.talk_pressure_positive[j] += (_fixed(w * new_positive, TALK_SCALE)
+                                            - _fixed(w * old_positive, TALK_SCALE))
+    m.counts[1] = 0
+
+
+@njit(cache=True)
+def pass_messages_on(m):
+    """After step t: this step's shares become the messages that arrive in 4.3 of step t+1."""
+    sent = m.outbox_count[0]
+    m.inbox_sender[:sent] = m.outbox_sender[:sent]
+    m.inbox_positive[:sent] = m.outbox_positive[:sent]
+    m.inbox_performance[:sent] = m.outbox_performance[:sent]
+    m.outbox_count[1] = sent
+    m.outbox_count[0] = 0
+
+
+@njit(cache=True)
+def step(seed, t, prm, lev, net, c, m, row, seeded):
+    """One week, sub-steps 4.1-4.7 in MODEL.md's order; `row` receives the week's history."""
+    apply_seeds(t, prm, lev, c, m, row, seeded)  # 4.1
+    p_t = paid_media(t, prm, lev, m)  # 4.2
+    deliver_shares(seed, t, prm, net, c, m, row)  # 4.3 shares
+    paid_and_talk(seed, t, p_t, prm, net, c, m, row)  # 4.3 paid media and talk
+    fmot(seed, t, prm, lev, c, m, row)  # 4.4
+    smot_and_umot(seed, t, prm, lev, c, m, row)  # 4.5
+    loyalty(seed, t, prm, c, m, row)  # 4.6
+    record(t, lev, c, row)  # 4.7
+    push_talk(prm, net, c, m)
+    pass_messages_on(m)
+    return m.outbox_count[1]

@@ -1,0 +1,107 @@
+"""Per-run KPIs (MODEL.md section 7), computed from a run's weekly history and final arrays."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .kernels import (
+    COL_ADOPTED,
+    COL_CHURN,
+    COL_COST,
+    COL_REPURCHASE,
+    COL_REVENUE,
+    COL_UMOT_NEGATIVE,
+    COL_UMOT_POSITIVE,
+)
+from .stages import ACQUISITION_SOURCES, Source
+from .state import Customers
+
+PEAK_SMOOTHING_WEEKS = 9  # centred moving average before finding the peak (MODEL.md section 7)
+
+# KPI names, in the order tables show them; `describe` says what each one is.
+KPI_DESCRIPTIONS: dict[str, str] = {
+    "adopted_fraction": "customers who ever bought or were seeded, over N",
+    "wom_share": "fraction of adopters acquired through talk or shares",
+    "adopters_paid": "adopters whose first purchase came from paid media",
+    "adopters_talk": "adopters whose first purchase came from talk",
+    "adopters_share": "adopters whose first purchase came from a share",
+    "adopters_seed": "seeded customers",
+    "peak_adoption_week": "week of most first purchases (9-week centred moving average)",
+    "weeks_to_half": "weeks until half of the final adopters had adopted",
+    "positive_negative_ratio": "positive over negative shares",
+    "nps": "net promoter score over customers with an experience (-100..100)",
+    "annual_retention": "share of customers kept over a year, from returns retained",
+    "viral_coefficient": "first purchases sourced by a share per customer who shared",
+    "revenue": "margin x paid purchases",
+    "cost": "paid spend + seeding + referral rewards",
+    "profit": "revenue - cost",
+    "discounted_profit": "profit discounted at economics.discount_rate per year",
+    "roi": "profit / cost",
+}
+KPI_NAMES: tuple[str, ...] = tuple(KPI_DESCRIPTIONS)
+
+
+def centred_moving_average(values: np.ndarray, width: int) -> np.ndarray:
+    """Mean over a centred window of `width` weeks (fewer at the ends, never padded with 0)."""
+    kernel = np.ones(width)
+    sums = np.convolve(values, kernel, mode="same")
+    counts = np.convolve(np.ones_like(values, dtype=float), kernel, mode="same")
+    return sums / counts
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator > 0 else math.nan
+
+
+def compute_kpis(history: np.ndarray, customers: Customers, scenario) -> dict[str, float]:
+    """The KPIs of one run: `history` is its weekly rows (kernels.HISTORY_COLUMNS), `customers`
+    its final arrays. Undefined ratios (nothing to divide by) are NaN."""
+    n = customers.state.shape[0]
+    adopters_by_week = history[:, COL_ADOPTED: COL_ADOPTED + len(ACQUISITION_SOURCES)]
+    by_source = adopters_by_week.sum(axis=0)
+    adopters = float(by_source.sum())
+    kpis: dict[str, float] = {"adopted_fraction": adopters / n}
+    kpis["wom_share"] = _ratio(by_source[Source.TALK] + by_source[Source.SHARE], adopters)
+    for source in ACQUISITION_SOURCES:
+        kpis[f"adopters_{source.column}"] = float(by_source[source])
+
+    first_purchases = adopters_by_week[:, : Source.SEED].sum(axis=1)
+    if first_purchases.sum() > 0:
+        smoothed = centred_moving_average(first_purchases, PEAK_SMOOTHING_WEEKS)
+        kpis["peak_adoption_week"] = float(np.argmax(smoothed))
+    else:
+        kpis["peak_adoption_week"] = math.nan
+    cumulative = np.cumsum(adopters_by_week.sum(axis=1))
+    kpis["weeks_to_half"] = (
+        float(np.argmax(cumulative >= adopters / 2.0)) if adopters > 0 else math.nan)
+
+    positive = history[:, COL_UMOT_POSITIVE].sum()
+    negative = history[:, COL_UMOT_NEGATIVE].sum()
+    kpis["positive_negative_ratio"] = _ratio(positive, negative)
+
+    judged = customers.experiences > 0
+    likelihood = 5.0 * (customers.valence[judged].astype(np.float64) + 1.0)
+    kpis["nps"] = (100.0 * (np.count_nonzero(likelihood >= 9.0)
+                            - np.count_nonzero(likelihood <= 6.0)) / judged.sum()
+                   if judged.any() else math.nan)
+
+    retained = history[:, COL_REPURCHASE].sum()
+    returns = retained + history[:, COL_CHURN].sum()
+    per_return = _ratio(retained, returns)
+    kpis["annual_retention"] = per_return ** (52.0 / scenario.loyalty.repurchase_weeks)
+
+    sharers = np.count_nonzero(customers.shares > 0)
+    kpis["viral_coefficient"] = _ratio(by_source[Source.SHARE], sharers)
+
+    revenue = history[:, COL_REVENUE]
+    cost = history[:, COL_COST]
+    kpis["revenue"] = float(revenue.sum())
+    kpis["cost"] = float(cost.sum())
+    kpis["profit"] = kpis["revenue"] - kpis["cost"]
+    years = np.arange(history.shape[0]) / 52.0
+    discount = (1.0 + scenario.economics.discount_rate) ** -years
+    kpis["discounted_profit"] = float(((revenue - cost) * discount).sum())
+    kpis["roi"] = _ratio(kpis["profit"], kpis["cost"])
+    return {name: float(kpis[name]) for name in KPI_NAMES}

@@ -1,0 +1,129 @@
+"""Tidy result tables, their summaries with intervals, and the run folder (DESIGN.md "Results").
+
+A run folder holds `summary.json`, `runs.parquet`, `timeseries.parquet`, `scenario.toml`
+(resolved, with the replicate seeds and package version in its header, so that
+`womsim run FOLDER/scenario.toml` repeats the run exactly) and `figures/`. It is written next to
+its final place and renamed into it at the end: an interrupted write never leaves a half-written
+folder where a finished one was.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .kernels import HISTORY_COLUMNS
+from .metrics import KPI_NAMES
+
+# Columns that hold money or sums of real numbers; the others are counts of customers.
+REAL_COLUMNS = frozenset({"revenue", "cost", "cost_paid", "cost_seed", "cost_referral",
+                          "performance_sum"})
+
+
+def summarise(values: pd.Series | np.ndarray) -> dict[str, float]:
+    """Mean and 5-95% interval (percentiles over replications), ignoring undefined values."""
+    array = np.asarray(values, dtype=np.float64)
+    array = array[np.isfinite(array)]
+    if array.size == 0:
+        return {"mean": math.nan, "p05": math.nan, "p95": math.nan}
+    p05, p95 = np.percentile(array, [5, 95])
+    return {"mean": float(array.mean()), "p05": float(p05), "p95": float(p95)}
+
+
+def history_table(history: np.ndarray) -> pd.DataFrame:
+    """One run's weekly history as a table: `week`, then kernels.HISTORY_COLUMNS (counts as
+    integers)."""
+    frame = pd.DataFrame(history, columns=list(HISTORY_COLUMNS))
+    for column in HISTORY_COLUMNS:
+        if column not in REAL_COLUMNS:
+            frame[column] = frame[column].astype(np.int64)
+    frame.insert(0, "week", np.arange(history.shape[0], dtype=np.int64))
+    return frame
+
+
+def timeseries_table(histories: list[np.ndarray]) -> pd.DataFrame:
+    """One row per replicate x week: `replicate`, `week`, then kernels.HISTORY_COLUMNS."""
+    weeks = histories[0].shape[0]
+    frame = history_table(np.concatenate(histories))
+    frame["week"] = np.tile(np.arange(weeks, dtype=np.int64), len(histories))
+    frame.insert(0, "replicate", np.repeat(np.arange(len(histories), dtype=np.int64), weeks))
+    return frame
+
+
+@dataclass
+class SimulationResult:
+    """The replications of one scenario: `runs` (one row per replicate: seed and KPIs),
+    `timeseries` (one row per replicate x week) and `summary` (KPI -> mean, p05, p95)."""
+
+    scenario: object
+    seeds: list[int]
+    runs: pd.DataFrame
+    timeseries: pd.DataFrame
+    summary: dict[str, dict[str, float]]
+    n: int
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_runs(cls, scenario, seeds: list[int], outputs: list, n: int) -> SimulationResult:
+        """Gather (history, kpis) pairs, in replicate order."""
+        runs = pd.DataFrame([kpis for _, kpis in outputs], columns=list(KPI_NAMES))
+        runs.insert(0, "seed", np.array(seeds, dtype=np.int64))
+        runs.insert(0, "replicate", np.arange(len(seeds), dtype=np.int64))
+        timeseries = timeseries_table([history for history, _ in outputs])
+        summary = {name: summarise(runs[name]) for name in KPI_NAMES}
+        return cls(scenario, list(seeds), runs, timeseries, summary, n)
+
+    def adopted_fraction_by_week(self) -> pd.DataFrame:
+        """Cumulative adopters over N, one column per replicate, indexed by week."""
+        adopted = self.timeseries[["adopted_paid", "adopted_talk", "adopted_share",
+                                   "adopted_seed"]].sum(axis=1)
+        table = self.timeseries[["replicate", "week"]].assign(adopted=adopted)
+        wide = table.pivot(index="week", columns="replicate", values="adopted")
+        return wide.cumsum() / self.n
+
+    def write(self, folder: str | os.PathLike, command: str | None = None,
+              figures: bool = True) -> Path:
+        """Write the run folder atomically (replacing an existing one only once complete)."""
+        from .plots import write_run_figures
+
+        folder = Path(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        try:
+            (staging / "summary.json").write_text(json.dumps(
+                {"scenario": self.scenario.name, "replications": len(self.seeds), "n": self.n,
+                 "kpis": self.summary}, indent=2, allow_nan=True) + "\n")
+            self.runs.to_parquet(staging / "runs.parquet", index=False)
+            self.timeseries.to_parquet(staging / "timeseries.parquet", index=False)
+            header = [f"Resolved by womsim {__version__}; repeat with: womsim run scenario.toml",
+                      f"replicate seeds: {', '.join(str(s) for s in self.seeds)}"]
+            if command:
+                header.append(f"command: {command}")
+            (staging / "scenario.toml").write_text(self.scenario.to_toml(header="\n".join(header)))
+            if figures:
+                write_run_figures(self.timeseries, staging / "figures")
+            _replace_folder(staging, folder)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return folder
+
+
+def _replace_folder(new: Path, target: Path) -> None:
+    """Move `new` into place at `target`; an existing `target` is removed only afterwards."""
+    if target.exists():
+        retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+        os.replace(target, retired / target.name)
+        os.replace(new, target)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.replace(new, target)

@@ -1,0 +1,130 @@
+"""Customers as a struct of arrays, and the other per-run arrays the kernel mutates
+(MODEL.md section 3; DESIGN.md "Data").
+
+Everything here is a NamedTuple of numpy arrays so that Numba kernels take it as one argument and
+read fields by name. No per-customer Python objects exist anywhere.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .stages import Source, State
+
+# Talk pressure and sums of sender performance are kept in fixed point (integers) so that adding
+# and removing contributions is exact: the result is the same whatever the order of updates.
+TALK_SCALE = float(2**32)  # one unit of omega * kappa
+PERFORMANCE_SCALE = float(2**32)  # one unit of perceived performance P
+
+
+class Customers(NamedTuple):
+    """One array per attribute, indexed by customer id."""
+
+    state: np.ndarray  # int8, State
+    entered: np.ndarray  # int32, step the current state was entered
+    expectation: np.ndarray  # float32, E
+    performance: np.ndarray  # float32, last perceived performance P
+    valence: np.ndarray  # float32, v of the last experience (0 before any)
+    arousal: np.ndarray  # float32, a of the last experience (0.5 before any)
+    running_valence: np.ndarray  # float32, v-bar
+    experiences: np.ndarray  # int32, experiences judged
+    inbox_positive: np.ndarray  # int32, positive messages waiting
+    inbox_negative: np.ndarray  # int32
+    inbox_positive_p: np.ndarray  # int64, sum of their senders' P (fixed point)
+    inbox_negative_p: np.ndarray  # int64
+    source: np.ndarray  # int8, Source of the current (or last) ZMOT episode
+    recruiter: np.ndarray  # int32, who recruited that episode (-1: nobody)
+    adopted_week: np.ndarray  # int32, week of the first purchase or seeding (-1: never)
+    adopted_source: np.ndarray  # int8, Source of the episode that ended in the first purchase
+    adopted_recruiter: np.ndarray  # int32, that episode's recruiter
+    purchases: np.ndarray  # int32, paid purchases
+    shares: np.ndarray  # int32, UMOT shares made
+    talk_kappa: np.ndarray  # float32, talk weight as the neighbours hear it (0: silent)
+    talk_kappa_positive: np.ndarray  # float32, the same counted only while v >= 0
+    talk_pressure: np.ndarray  # int64, sum of omega * kappa over talking in-neighbours
+    talk_pressure_positive: np.ndarray  # int64, the same over positive talkers
+
+
+def new_customers(n: int) -> Customers:
+    """n customers, all UNAWARE and neutral at the start of week 0."""
+    return Customers(
+        state=np.full(n, State.UNAWARE, dtype=np.int8),
+        entered=np.zeros(n, dtype=np.int32),
+        expectation=np.zeros(n, dtype=np.float32),
+        performance=np.zeros(n, dtype=np.float32),
+        valence=np.zeros(n, dtype=np.float32),
+        arousal=np.full(n, 0.5, dtype=np.float32),
+        running_valence=np.zeros(n, dtype=np.float32),
+        experiences=np.zeros(n, dtype=np.int32),
+        inbox_positive=np.zeros(n, dtype=np.int32),
+        inbox_negative=np.zeros(n, dtype=np.int32),
+        inbox_positive_p=np.zeros(n, dtype=np.int64),
+        inbox_negative_p=np.zeros(n, dtype=np.int64),
+        source=np.full(n, Source.NONE, dtype=np.int8),
+        recruiter=np.full(n, -1, dtype=np.int32),
+        adopted_week=np.full(n, -1, dtype=np.int32),
+        adopted_source=np.full(n, Source.NONE, dtype=np.int8),
+        adopted_recruiter=np.full(n, -1, dtype=np.int32),
+        purchases=np.zeros(n, dtype=np.int32),
+        shares=np.zeros(n, dtype=np.int32),
+        talk_kappa=np.zeros(n, dtype=np.float32),
+        talk_kappa_positive=np.zeros(n, dtype=np.float32),
+        talk_pressure=np.zeros(n, dtype=np.int64),
+        talk_pressure_positive=np.zeros(n, dtype=np.int64),
+    )
+
+
+class Market(NamedTuple):
+    """Market-wide state: the public review pool, messages in flight, work lists, totals."""
+
+    # 3 The public pool: per step (ring buffer of pool_weeks slots) the posts and their P sums.
+    pool_positive: np.ndarray  # int64 [pool_weeks]
+    pool_negative: np.ndarray  # int64 [pool_weeks]
+    pool_positive_p: np.ndarray  # int64 [pool_weeks], fixed point
+    pool_negative_p: np.ndarray  # int64 [pool_weeks]
+    # totals: [0] positive posts, [1] negative posts, [2] positive P sum, [3] negative P sum,
+    # [4] complete graph: sum of all talkers' kappa, [5] the same over positive talkers
+    totals: np.ndarray  # int64 [6]
+    # Share messages sent this step (read by 4.3 of the next step): sender, sign, P.
+    outbox_sender: np.ndarray  # int32 [n]
+    outbox_positive: np.ndarray  # bool [n]
+    outbox_performance: np.ndarray  # float32 [n]
+    outbox_count: np.ndarray  # int64 [2]: [0] messages sent this step, [1] sent last step
+    inbox_sender: np.ndarray  # int32 [n]: last step's messages, being delivered
+    inbox_positive: np.ndarray  # bool [n]
+    inbox_performance: np.ndarray  # float32 [n]
+    # 4.3 Recruitment by shares: best recruiter draw per receiver, and who was touched.
+    recruit_draw: np.ndarray  # float64 [n], 2.0 when untouched
+    recruit_sender: np.ndarray  # int32 [n]
+    touched: np.ndarray  # int32 [n]
+    # Customers whose talk weight may have changed this step (pushed at the end of the step); a
+    # customer can be listed twice (bought in 4.4 and judged in 4.5 of one step), hence 2n.
+    talk_changed: np.ndarray  # int32 [2n]
+    counts: np.ndarray  # int64 [2]: [0] touched, [1] talk_changed
+    adstock: np.ndarray  # float64 [1]: A_{t-1}
+
+
+def new_market(n: int, pool_weeks: int, initial_adstock: float) -> Market:
+    """An empty market: no posts, no messages in flight, adstock at its steady state."""
+    return Market(
+        pool_positive=np.zeros(pool_weeks, dtype=np.int64),
+        pool_negative=np.zeros(pool_weeks, dtype=np.int64),
+        pool_positive_p=np.zeros(pool_weeks, dtype=np.int64),
+        pool_negative_p=np.zeros(pool_weeks, dtype=np.int64),
+        totals=np.zeros(6, dtype=np.int64),
+        outbox_sender=np.zeros(n, dtype=np.int32),
+        outbox_positive=np.zeros(n, dtype=np.bool_),
+        outbox_performance=np.zeros(n, dtype=np.float32),
+        outbox_count=np.zeros(2, dtype=np.int64),
+        inbox_sender=np.zeros(n, dtype=np.int32),
+        inbox_positive=np.zeros(n, dtype=np.bool_),
+        inbox_performance=np.zeros(n, dtype=np.float32),
+        recruit_draw=np.full(n, 2.0, dtype=np.float64),
+        recruit_sender=np.full(n, -1, dtype=np.int32),
+        touched=np.zeros(n, dtype=np.int32),
+        talk_changed=np.zeros(2 * n, dtype=np.int32),
+        counts=np.zeros(2, dtype=np.int64),
+        adstock=np.array([initial_adstock], dtype=np.float64),
+    )

@@ -1,0 +1,37 @@
+"""Shared helpers for the tests: small scenarios built from MODEL.md's defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from sim.engine import Engine
+from sim.rng import replicate_seed
+from sim.scenario import Scenario
+
+
+def make_scenario(settings: Mapping[str, Any] | None = None, events: list | None = None,
+                  **top: Any) -> Scenario:
+    """MODEL.md's default scenario with dotted-key `settings`, `events` and top-level keys."""
+    data: dict[str, Any] = {}
+    for key, value in (settings or {}).items():
+        section, name = key.split(".")
+        data.setdefault(section, {})[name] = value
+    data.update(top)
+    if events:
+        data["events"] = events
+    return Scenario.from_dict(data)
+
+
+def run_engine(scenario: Scenario, replicate: int = 0, graph=None) -> Engine:
+    """Run replicate `replicate` of a scenario to its horizon."""
+    return Engine(scenario, replicate_seed(scenario.seed, replicate), graph).run()
+
+
+def cumulative_adopted(engine: Engine) -> np.ndarray:
+    """Cumulative adopters (first purchases and seeds) at the end of each week."""
+    frame = engine.history_frame()
+    return frame[["adopted_paid", "adopted_talk", "adopted_share", "adopted_seed"]].sum(
+        axis=1).cumsum().to_numpy()
