@@ -82,8 +82,8 @@ class MarketParams:
 
 @dataclass(frozen=True)
 class MediaParams:
-    spend: float = param(1000.0, "baseline paid spend per week [assumption]", low=0)
-    reference_spend: float = param(1000.0, "weekly spend at which p_t = p [assumption]", low=0,
+    spend: float = param(5000.0, "baseline paid spend per week [assumption]", low=0)
+    reference_spend: float = param(5000.0, "weekly spend at which p_t = p [assumption]", low=0,
                                    low_open=True)
     adstock_decay: float = param(0.9, "adstock carry-over per week [assumption]", low=0, high=1,
                                  high_open=True)

@@ -105,7 +105,7 @@ def _mean_adoption(key: str, values: list[float], replications: int = 6) -> list
     ("product.quality", [0.6, 0.8, 0.95]),
     ("sharing.reach", [0.3, 0.6, 1.0]),
     ("sharing.base", [0.08, 0.18, 0.35]),
-    ("media.spend", [250.0, 1000.0, 8000.0]),
+    ("media.spend", [1250.0, 5000.0, 40000.0]),
 ])
 def test_adoption_rises_with_quality_reach_share_base_and_spend(key, values):
     means = _mean_adoption(key, values)
