@@ -755,11 +755,10 @@ def _label_key(offsets, data, i):
     length = offsets[i + 1] - a
     w0 = uint64(0)
     w1 = uint64(0)
-    for k in range(min(length, 16)):
-        if k < 8:
-            w0 |= uint64(data[a + k]) << uint64(8 * k)
-        else:
-            w1 |= uint64(data[a + k]) << uint64(8 * (k - 8))
+    for k in range(min(length, 8)):
+        w0 |= uint64(data[a + k]) << uint64(8 * k)
+    for k in range(8, min(length, 16)):
+        w1 |= uint64(data[a + k]) << uint64(8 * (k - 8))
     h = mix64(mix64(w0 ^ (uint64(length) * _GAMMA)) ^ w1)
     word = uint64(0)
     for k in range(16, length):
@@ -811,9 +810,12 @@ def _factorize_ends(s_off, s_data, t_off, t_data):
             if (table[4 * slot] == h and entry >> uint64(32) == tag >> uint64(32)
                     and table[4 * slot + 2] == w0 and table[4 * slot + 3] == w1):
                 c = int(entry & uint64(0xFFFFFFFF)) - 1
+                if length <= 16:
+                    code = c
+                    break
                 q = first[c]
                 q_off, q_data = (s_off, s_data) if q & 1 == 0 else (t_off, t_data)
-                if length <= 16 or _same_tail(off, data, row, q_off, q_data, q >> 1, length):
+                if _same_tail(off, data, row, q_off, q_data, q >> 1, length):
                     code = c
                     break
             slot = (slot + uint64(1)) & mask
@@ -891,8 +893,6 @@ def load_edgelist(path: Path, directed: bool = False) -> Graph:
         if empty.size:
             raise ValueError(f"{path}: row {empty[0] + 1}: empty {name}")
     src, dst, first = _factorize_ends(s_off, s_data, t_off, t_data)
-    if first.size > MAX_NODES:
-        raise ValueError(f"{path}: more than {MAX_NODES} nodes")
     labels = np.empty(first.size, dtype=object)
     for side, array in enumerate((sources, targets)):
         mine = first % 2 == side

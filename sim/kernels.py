@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .rng import normal, step_key, uniform, uniform_pair
+from .rng import customer_key, draw, geometric, normal, step_key, uniform, uniform_pair
 from .stages import Purpose, Source, State
 from .state import PERFORMANCE_SCALE, TALK_SCALE
 
@@ -174,7 +174,15 @@ def _fixed(x, scale):
 
 @njit(cache=True, inline="always")
 def _tie(weights, weighted, e):
-    return weights[e] if weighted else 1.0
+    """Tie strength omega of CSR entry e (1 when every tie is strong), as float64."""
+    return np.float64(weights[e]) if weighted else 1.0
+
+
+@njit(cache=True, inline="always")
+def _talk_term(omega, kappa):
+    """One talker's contribution omega * kappa to a listener's talk pressure, in fixed point: the
+    one formula used to add it, remove it and pick a talk recruiter, so they agree exactly."""
+    return _fixed(omega * np.float64(kappa), TALK_SCALE)
 
 
 # --- 4.1 Events ----------------------------------------------------------------------------------
@@ -291,7 +299,7 @@ def deliver_shares(seed, t, prm, net, c, m, row):
             if not uniform_pair(sent_key, sender, DELIVERY, j) < reach:
                 continue
             s = c.state[j]
-            if s != UNAWARE and s != ZMOT and s != REJECTED:
+            if not _listening(s):
                 row[COL_DROPPED] += 1
                 continue
             if positive:
@@ -300,11 +308,9 @@ def deliver_shares(seed, t, prm, net, c, m, row):
             else:
                 c.inbox_negative[j] += 1
                 c.inbox_negative_p[j] += p_fixed
-            if s == ZMOT:
+            if s == ZMOT or (s == REJECTED and not positive):
                 continue
             recruit_probability = 1.0 if positive else prm.negative_recruit
-            if s == REJECTED and not positive:
-                recruit_probability = 0.0
             if not uniform_pair(key, j, RECRUIT, sender) < recruit_probability:
                 continue
             choice = uniform_pair(key, j, RECRUITER_CHOICE, sender)
@@ -318,16 +324,25 @@ def deliver_shares(seed, t, prm, net, c, m, row):
         j = m.touched[k]
         if c.state[j] == REJECTED:
             row[COL_WINBACK] += 1
-        _enter_zmot(t, c, j, SHARE, m.recruit_sender[j], row)
+        _enter_zmot(key, t, prm, c, j, SHARE, m.recruit_sender[j], row)
         m.recruit_draw[j] = 2.0
         m.recruit_sender[j] = -1
     m.counts[0] = 0
 
 
 @njit(cache=True, inline="always")
-def _enter_zmot(t, c, i, source, recruiter, row):
+def _listening(state):
+    """Customers who can still be stimulated: they keep messages and read talk."""
+    return state == UNAWARE or state == ZMOT or state == REJECTED
+
+
+@njit(cache=True, inline="always")
+def _enter_zmot(key, t, prm, c, i, source, recruiter, row):
+    """Into ZMOT; the step it will decide in (4.4) is drawn now: it decides each step, from this
+    one on, with probability 1/(1 + T_Z), so the wait is geometric."""
     c.state[i] = ZMOT
     c.entered[i] = t
+    c.due[i] = t + geometric(customer_key(key, i), FMOT_TIMING, prm.decide_probability)
     c.source[i] = source
     c.recruiter[i] = recruiter
     row[COL_STIMULUS + source] += 1
@@ -335,12 +350,12 @@ def _enter_zmot(t, c, i, source, recruiter, row):
 
 @njit(cache=True)
 def paid_and_talk(seed, t, p_t, prm, net, c, m, row):
-    """4.3 UNAWARE customers not recruited by a share enter ZMOT with probability
+    """4.3 Each UNAWARE customer not recruited by a share enters ZMOT with probability
     1 - exp(-(eta p_t + lambda_i) dt), lambda_i = q * (talk pressure / sum of in-tie strengths);
-    REJECTED ones the same with only positive talkers. Source paid or talk in proportion."""
+    each REJECTED one the same with only positive talkers. Source paid or talk in proportion."""
     key = step_key(seed, t)
-    n = c.state.shape[0]
-    for i in range(n):
+    p_only = -math.expm1(-p_t * WEEK)  # the probability for customers nobody talks to
+    for i in range(c.state.shape[0]):
         s = c.state[i]
         if s != UNAWARE and s != REJECTED:
             continue
@@ -348,14 +363,15 @@ def paid_and_talk(seed, t, p_t, prm, net, c, m, row):
         if net.complete:
             pressure = m.totals[5] if positive_only else m.totals[4]
         else:
-            pressure = c.talk_pressure_positive[i] if positive_only else c.talk_pressure[i]
+            pressure = c.talk_pressure[i, 1] if positive_only else c.talk_pressure[i, 0]
         talk = 0.0
         if pressure > 0 and net.in_weight_sum[i] > 0.0:
             talk = prm.imitation * (pressure / TALK_SCALE) / net.in_weight_sum[i]
         hazard = p_t + talk  # innovativeness eta = 1 for every customer (MODEL.md section 3)
         if hazard <= 0.0:
             continue
-        if not uniform(key, i, ENTRY) < -math.expm1(-hazard * WEEK):
+        probability = p_only if talk == 0.0 else -math.expm1(-hazard * WEEK)
+        if not uniform(key, i, ENTRY) < probability:
             continue
         if uniform(key, i, SPLIT) < p_t / hazard:
             source = PAID
@@ -365,7 +381,7 @@ def paid_and_talk(seed, t, p_t, prm, net, c, m, row):
             recruiter = _talk_recruiter(key, i, pressure, positive_only, net, c)
         if positive_only:
             row[COL_WINBACK] += 1
-        _enter_zmot(t, c, i, source, recruiter, row)
+        _enter_zmot(key, t, prm, c, i, source, recruiter, row)
 
 
 @njit(cache=True)
@@ -375,20 +391,19 @@ def _talk_recruiter(key, i, pressure, positive_only, net, c):
     target = np.int64(uniform(key, i, TALK_RECRUITER) * pressure)
     kappas = c.talk_kappa_positive if positive_only else c.talk_kappa
     cumulative = np.int64(0)
+    last = -1
     if net.complete:
-        last = -1
         for j in range(c.state.shape[0]):
             if j != i and kappas[j] > 0.0:
-                cumulative += _fixed(kappas[j], TALK_SCALE)
+                cumulative += _talk_term(1.0, kappas[j])
                 last = j
                 if cumulative > target:
                     return j
         return last
-    last = -1
     for e in range(net.in_indptr[i], net.in_indptr[i + 1]):
         j = net.in_indices[e]
         if kappas[j] > 0.0:
-            cumulative += _fixed(_tie(net.in_weight, net.weighted, e) * kappas[j], TALK_SCALE)
+            cumulative += _talk_term(_tie(net.in_weight, net.weighted, e), kappas[j])
             last = j
             if cumulative > target:
                 return j
@@ -399,12 +414,12 @@ def _talk_recruiter(key, i, pressure, positive_only, net, c):
 
 
 @njit(cache=True, inline="always")
-def _read(key, i, purpose, n_read, positive, total):
+def _read(ck, purpose, n_read, positive, total):
     """Positives among n_read items drawn without replacement from `total` of which `positive`
     are positive (one draw per item read)."""
     read_positive = 0
     for index in range(n_read):
-        if uniform(key, i, purpose, index) * total < positive:
+        if draw(ck, purpose, index) * total < positive:
             read_positive += 1
             positive -= 1
         total -= 1
@@ -413,30 +428,26 @@ def _read(key, i, purpose, n_read, positive, total):
 
 @njit(cache=True)
 def fmot(seed, t, prm, lev, c, m, row):
-    """4.4 FMOT: each ZMOT customer decides with probability 1/(1+T_Z), reading up to n_src
-    sources (its inbox first, then the public pool), and buys with probability
-    sigma(logit pi_0 + beta_W W + beta_o (2o-1) + beta_B (2B-1))."""
+    """4.4 FMOT: each ZMOT customer whose decision is due reads up to n_src sources (a random
+    subset of its inbox, then of the public pool of the last pool_weeks steps) and buys with
+    probability sigma(logit pi_0 + beta_W W + beta_o (2o-1) + beta_B (2B-1)); a buyer enters SMOT
+    with E = (1 - w) B + w Q-bar, w = n/(n + 3); a non-buyer becomes REJECTED."""
     key = step_key(seed, t)
-    n = c.state.shape[0]
-    promise = lev.promise[t]
     brand_log_odds = (prm.owned_weight * (2.0 * lev.owned[t] - 1.0)
-                      + prm.promise_weight * (2.0 * promise - 1.0))
-    pool_positive = m.totals[0]
-    pool_total = m.totals[0] + m.totals[1]
-    pool_mean_positive = m.totals[2] / PERFORMANCE_SCALE / max(m.totals[0], 1)
-    pool_mean_negative = m.totals[3] / PERFORMANCE_SCALE / max(m.totals[1], 1)
-    for i in range(n):
-        if c.state[i] != ZMOT:
+                      + prm.promise_weight * (2.0 * lev.promise[t] - 1.0))
+    pool = m.totals
+    for i in range(c.state.shape[0]):
+        if c.state[i] != ZMOT or c.due[i] > t:
             continue
-        if not uniform(key, i, FMOT_TIMING) < prm.decide_probability:
-            continue
-        # Sources read: a random subset of the inbox, then of the pool (MODEL.md 4.4).
+        ck = customer_key(key, i)
         in_positive = c.inbox_positive[i]
         in_total = in_positive + c.inbox_negative[i]
         n_inbox = min(prm.sources, in_total)
-        inbox_read_positive = _read(key, i, READ_INBOX, n_inbox, in_positive, in_total)
+        inbox_read_positive = _read(ck, READ_INBOX, n_inbox, in_positive, in_total)
+        pool_positive = pool[0]
+        pool_total = pool[0] + pool[1]
         n_pool = min(prm.sources - n_inbox, pool_total)
-        pool_read_positive = _read(key, i, READ_POOL, n_pool, pool_positive, pool_total)
+        pool_read_positive = _read(ck, READ_POOL, n_pool, pool_positive, pool_total)
         positives = inbox_read_positive + pool_read_positive
         negatives = n_inbox + n_pool - positives
         n_read = positives + negatives
@@ -449,16 +460,17 @@ def fmot(seed, t, prm, lev, c, m, row):
                      / PERFORMANCE_SCALE / max(c.inbox_positive[i], 1)
                      + (n_inbox - inbox_read_positive) * c.inbox_negative_p[i]
                      / PERFORMANCE_SCALE / max(c.inbox_negative[i], 1)
-                     + pool_read_positive * pool_mean_positive
-                     + (n_pool - pool_read_positive) * pool_mean_negative)
+                     + pool_read_positive * pool[2] / PERFORMANCE_SCALE / max(pool[0], 1)
+                     + (n_pool - pool_read_positive) * pool[3]
+                     / PERFORMANCE_SCALE / max(pool[1], 1))
             mean_sender_p = p_sum / n_read
         buy = _probability_with_log_odds(
             prm.conversion, prm.review_weight * net_sentiment + brand_log_odds)
         _empty_inbox(c, i)
         c.entered[i] = t
-        if uniform(key, i, BUY) < buy:
+        if draw(ck, BUY) < buy:
             weight = n_read / (n_read + prm.wom_anchor)
-            c.expectation[i] = (1.0 - weight) * promise + weight * mean_sender_p
+            c.expectation[i] = (1.0 - weight) * lev.promise[t] + weight * mean_sender_p
             c.state[i] = SMOT
             c.purchases[i] += 1
             row[COL_FMOT_BUY] += 1
@@ -479,29 +491,18 @@ def fmot(seed, t, prm, lev, c, m, row):
 @njit(cache=True)
 def smot_and_umot(seed, t, prm, lev, c, m, row):
     """4.5 A SMOT customer who entered at e judges the experience at the first t >= e + d_S - 1:
-    P = clip(Q + sigma_Q xi), D = P - E with loss aversion, valence and arousal (Oliver 1980);
-    shares with the Berger-Milkman probability; posts to the pool; becomes LOYAL."""
+    P = clip(Q + sigma_Q xi, 0, 1), D = P - E weighted by loss aversion, valence and arousal
+    (Oliver 1980); it shares with the Berger-Milkman probability (a message to its out-neighbours
+    next step and a post in this step's pool) and becomes LOYAL; the step it comes back (4.6) is
+    drawn now: each later step with probability 1/T_rep, so the wait is geometric."""
     key = step_key(seed, t)
-    n = c.state.shape[0]
-    quality = lev.quality[t]
-    quality_sd = lev.quality_sd[t]
-    slot = t % prm.pool_weeks
-    # The slot now written held the posts of t - pool_weeks, which leave the readable window.
-    m.totals[0] -= m.pool_positive[slot]
-    m.totals[1] -= m.pool_negative[slot]
-    m.totals[2] -= m.pool_positive_p[slot]
-    m.totals[3] -= m.pool_negative_p[slot]
-    m.pool_positive[slot] = 0
-    m.pool_negative[slot] = 0
-    m.pool_positive_p[slot] = 0
-    m.pool_negative_p[slot] = 0
-    sent = 0
-    for i in range(n):
+    posts = np.zeros(4, dtype=np.int64)  # this step's posts: positive, negative, their P sums
+    for i in range(c.state.shape[0]):
         if c.state[i] != SMOT or t < c.entered[i] + prm.smot_weeks - 1:
             continue
-        xi = normal(key, i, PERFORMANCE_A, PERFORMANCE_B)
-        performance = min(max(quality + quality_sd * xi, 0.0), 1.0)
-        performance = np.float32(performance)
+        ck = customer_key(key, i)
+        xi = normal(ck, PERFORMANCE_A, PERFORMANCE_B)
+        performance = np.float32(min(max(lev.quality[t] + lev.quality_sd[t] * xi, 0.0), 1.0))
         gap = performance - c.expectation[i]
         felt = gap if gap >= 0.0 else prm.loss_aversion * gap
         valence = np.float32(math.tanh(2.0 * ((2.0 * performance - 1.0) / 2.0 + felt)))
@@ -521,30 +522,23 @@ def smot_and_umot(seed, t, prm, lev, c, m, row):
                 prm.share_base, _emotion_log_odds(prm, arousal, valence) + lev.share_boost[t])
         else:
             share = prm.share_base
-        if uniform(key, i, SHARE_DRAW) < share:
+        if draw(ck, SHARE_DRAW) < share:
             positive = valence >= 0.0
             c.shares[i] += 1
+            sent = m.outbox_count[0]
             m.outbox_sender[sent] = i
             m.outbox_positive[sent] = positive
             m.outbox_performance[sent] = performance
-            sent += 1
-            p_fixed = _fixed(performance, PERFORMANCE_SCALE)
-            if positive:
-                row[COL_UMOT_POSITIVE] += 1
-                m.pool_positive[slot] += 1
-                m.pool_positive_p[slot] += p_fixed
-            else:
-                row[COL_UMOT_NEGATIVE] += 1
-                m.pool_negative[slot] += 1
-                m.pool_negative_p[slot] += p_fixed
+            m.outbox_count[0] = sent + 1
+            sign = 0 if positive else 1
+            posts[sign] += 1
+            posts[2 + sign] += _fixed(performance, PERFORMANCE_SCALE)
+            row[COL_UMOT_NEGATIVE if sign else COL_UMOT_POSITIVE] += 1
         c.state[i] = LOYAL
         c.entered[i] = t
+        c.due[i] = t + 1 + geometric(ck, REPURCHASE, prm.repurchase_probability)
         _mark_talk_changed(m, i)
-    m.outbox_count[0] = sent
-    m.totals[0] += m.pool_positive[slot]
-    m.totals[1] += m.pool_negative[slot]
-    m.totals[2] += m.pool_positive_p[slot]
-    m.totals[3] += m.pool_negative_p[slot]
+    _post_to_pool(t, prm, m, posts)
 
 
 # --- 4.6 Loyalty ---------------------------------------------------------------------------------
@@ -552,15 +546,12 @@ def smot_and_umot(seed, t, prm, lev, c, m, row):
 
 @njit(cache=True)
 def loyalty(seed, t, prm, c, m, row):
-    """4.6 A LOYAL customer (not new this step) comes back with probability 1/T_rep and is
-    retained with probability sigma(logit rho_0 + gamma_v v-bar): it buys again (SMOT, E = last P)
-    or churns."""
+    """4.6 A LOYAL customer whose return is due is retained with probability
+    sigma(logit rho_0 + gamma_v v-bar): it buys again (SMOT, E = its last P: adaptive
+    expectations) or churns."""
     key = step_key(seed, t)
-    n = c.state.shape[0]
-    for i in range(n):
-        if c.state[i] != LOYAL or c.entered[i] == t:
-            continue
-        if not uniform(key, i, REPURCHASE) < prm.repurchase_probability:
+    for i in range(c.state.shape[0]):
+        if c.state[i] != LOYAL or c.due[i] > t:
             continue
         retain = _probability_with_log_odds(
             prm.retention, prm.valence_effect * c.running_valence[i])
@@ -577,16 +568,33 @@ def loyalty(seed, t, prm, c, m, row):
             _mark_talk_changed(m, i)
 
 
-# --- 4.7 Record, and the talkers of the next step ------------------------------------------------
+# --- One week ------------------------------------------------------------------------------------
 
 
 @njit(cache=True)
 def record(t, lev, c, row):
-    """4.7 The state counts at the end of step t, and the week's paid spend."""
+    """4.7 The state counts at the end of step t, and the week's paid spend and total cost."""
+    counts = np.zeros(6, dtype=np.int64)
     for i in range(c.state.shape[0]):
-        row[c.state[i]] += 1
+        counts[c.state[i]] += 1
+    for s in range(6):
+        row[s] = counts[s]
     row[COL_COST_PAID] += lev.spend[t]
     row[COL_COST] = row[COL_COST_PAID] + row[COL_COST_SEED] + row[COL_COST_REFERRAL]
+
+
+@njit(cache=True, inline="always")
+def _post_to_pool(t, prm, m, posts):
+    """4.5 This step's posts replace those of t - pool_weeks in the pool's ring buffer."""
+    slot = t % prm.pool_weeks
+    m.totals[0] += posts[0] - m.pool_positive[slot]
+    m.totals[1] += posts[1] - m.pool_negative[slot]
+    m.totals[2] += posts[2] - m.pool_positive_p[slot]
+    m.totals[3] += posts[3] - m.pool_negative_p[slot]
+    m.pool_positive[slot] = posts[0]
+    m.pool_negative[slot] = posts[1]
+    m.pool_positive_p[slot] = posts[2]
+    m.pool_negative_p[slot] = posts[3]
 
 
 @njit(cache=True, inline="always")
@@ -603,8 +611,9 @@ def _talk_weight(prm, c, i):
 
 @njit(cache=True)
 def push_talk(prm, net, c, m):
-    """After step t: push each changed talker's weight to the customers who hear it, so the next
-    step reads talkers as they were before its sub-step 1 (exact fixed-point deltas)."""
+    """After the step: push each changed talker's weight to the customers who hear it, so that the
+    next step reads talkers as they were before its sub-step 1. Deltas are exact (fixed point);
+    customers who can no longer be stimulated (they bought) are skipped: nobody reads theirs."""
     for k in range(m.counts[1]):
         i = m.talk_changed[k]
         new = _talk_weight(prm, c, i)
@@ -616,21 +625,27 @@ def push_talk(prm, net, c, m):
         c.talk_kappa[i] = new
         c.talk_kappa_positive[i] = new_positive
         if net.complete:
-            m.totals[4] += _fixed(new, TALK_SCALE) - _fixed(old, TALK_SCALE)
-            m.totals[5] += _fixed(new_positive, TALK_SCALE) - _fixed(old_positive, TALK_SCALE)
+            m.totals[4] += _talk_term(1.0, new) - _talk_term(1.0, old)
+            m.totals[5] += _talk_term(1.0, new_positive) - _talk_term(1.0, old_positive)
             continue
+        delta = _talk_term(1.0, new) - _talk_term(1.0, old)
+        delta_positive = _talk_term(1.0, new_positive) - _talk_term(1.0, old_positive)
         for e in range(net.out_indptr[i], net.out_indptr[i + 1]):
             j = net.out_indices[e]
-            w = _tie(net.out_weight, net.weighted, e)
-            c.talk_pressure[j] += _fixed(w * new, TALK_SCALE) - _fixed(w * old, TALK_SCALE)
-            c.talk_pressure_positive[j] += (_fixed(w * new_positive, TALK_SCALE)
-                                            - _fixed(w * old_positive, TALK_SCALE))
+            if not _listening(c.state[j]):
+                continue
+            if net.weighted:
+                w = _tie(net.out_weight, True, e)
+                delta = _talk_term(w, new) - _talk_term(w, old)
+                delta_positive = _talk_term(w, new_positive) - _talk_term(w, old_positive)
+            c.talk_pressure[j, 0] += delta
+            c.talk_pressure[j, 1] += delta_positive
     m.counts[1] = 0
 
 
 @njit(cache=True)
 def pass_messages_on(m):
-    """After step t: this step's shares become the messages that arrive in 4.3 of step t+1."""
+    """After the step: this step's shares become the messages that arrive in 4.3 of the next."""
     sent = m.outbox_count[0]
     m.inbox_sender[:sent] = m.outbox_sender[:sent]
     m.inbox_positive[:sent] = m.outbox_positive[:sent]
@@ -641,7 +656,8 @@ def pass_messages_on(m):
 
 @njit(cache=True)
 def step(seed, t, prm, lev, net, c, m, row, seeded):
-    """One week, sub-steps 4.1-4.7 in MODEL.md's order; `row` receives the week's history."""
+    """One week, sub-steps 4.1-4.7 in MODEL.md's order; `row` receives the week's history.
+    Returns the number of share messages in flight (to arrive next week)."""
     apply_seeds(t, prm, lev, c, m, row, seeded)  # 4.1
     p_t = paid_media(t, prm, lev, m)  # 4.2
     deliver_shares(seed, t, prm, net, c, m, row)  # 4.3 shares

@@ -24,6 +24,7 @@ class Customers(NamedTuple):
 
     state: np.ndarray  # int8, State
     entered: np.ndarray  # int32, step the current state was entered
+    due: np.ndarray  # int32, ZMOT: the step it decides; LOYAL: the step it comes back
     expectation: np.ndarray  # float32, E
     performance: np.ndarray  # float32, last perceived performance P
     valence: np.ndarray  # float32, v of the last experience (0 before any)
@@ -43,8 +44,10 @@ class Customers(NamedTuple):
     shares: np.ndarray  # int32, UMOT shares made
     talk_kappa: np.ndarray  # float32, talk weight as the neighbours hear it (0: silent)
     talk_kappa_positive: np.ndarray  # float32, the same counted only while v >= 0
-    talk_pressure: np.ndarray  # int64, sum of omega * kappa over talking in-neighbours
-    talk_pressure_positive: np.ndarray  # int64, the same over positive talkers
+    # int64 [n, 2]: sum of omega * kappa over talking in-neighbours ([:, 0]) and over the positive
+    # ones ([:, 1]), fixed point; side by side so one cache line serves both. Kept exact for the
+    # customers who can still be stimulated (UNAWARE, ZMOT, REJECTED); nobody else reads it.
+    talk_pressure: np.ndarray
 
 
 def new_customers(n: int) -> Customers:
@@ -52,6 +55,7 @@ def new_customers(n: int) -> Customers:
     return Customers(
         state=np.full(n, State.UNAWARE, dtype=np.int8),
         entered=np.zeros(n, dtype=np.int32),
+        due=np.zeros(n, dtype=np.int32),
         expectation=np.zeros(n, dtype=np.float32),
         performance=np.zeros(n, dtype=np.float32),
         valence=np.zeros(n, dtype=np.float32),
@@ -71,8 +75,7 @@ def new_customers(n: int) -> Customers:
         shares=np.zeros(n, dtype=np.int32),
         talk_kappa=np.zeros(n, dtype=np.float32),
         talk_kappa_positive=np.zeros(n, dtype=np.float32),
-        talk_pressure=np.zeros(n, dtype=np.int64),
-        talk_pressure_positive=np.zeros(n, dtype=np.int64),
+        talk_pressure=np.zeros((n, 2), dtype=np.int64),
     )
 
 

@@ -21,10 +21,7 @@ from sim.engine import Engine, build_scenario_graph
 from sim.rng import replicate_seed
 from sim.stages import Source, State
 
-QUALITY, QUALITY_SD = 0.8, 0.1  # MODEL.md 4.5 defaults
-PROMISE = 0.85  # MODEL.md 4.4 default B
-MARGIN, SEED_COST = 25.0, 25.0  # economics defaults (sim/parameters.py)
-STATE_COLUMNS = ["unaware", "zmot", "smot", "loyal", "rejected", "churned"]
+QUALITY, QUALITY_SD, PROMISE = 0.8, 0.1, 0.85  # MODEL.md 4.4-4.5 defaults, set explicitly
 COST_COLUMNS = ["cost", "cost_paid", "cost_seed", "cost_referral"]
 
 
@@ -34,8 +31,11 @@ COST_COLUMNS = ["cost", "cost_paid", "cost_seed", "cost_referral"]
 def busy_market(settings: dict | None = None, events: list | None = None, weeks: int = 40):
     """A small market with a lot going on from week 0: 2,000 customers (Watts-Strogatz, mean
     degree 10), 200 random seeds at week 0, p = 0.5/yr, and buyers who come back every 3 weeks
-    on average, so every week has many decisions, experiences and shares."""
-    base = {"network.n": 2000, "market.innovation": 0.5, "loyalty.repurchase_weeks": 3.0}
+    on average, so every week has many decisions, experiences and shares. Q, sigma_Q and B are
+    MODEL.md's defaults."""
+    base = {"network.n": 2000, "market.innovation": 0.5, "loyalty.repurchase_weeks": 3.0,
+            "product.quality": QUALITY, "product.quality_sd": QUALITY_SD,
+            "media.promise": PROMISE}
     base.update(settings or {})
     seeds = [{"kind": "seed", "week": 0, "count": 200}]
     return make_scenario(base, events=seeds + list(events or []), weeks=weeks)
@@ -101,19 +101,22 @@ def mean_performance(frame: pd.DataFrame, start: int, end: int) -> tuple[float, 
     return window_sum(frame, "performance_sum", start, end) / experiences, int(experiences)
 
 
-def fmot_buyers_by_week(engine: Engine) -> list[np.ndarray]:
+def step_through(engine: Engine) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Step `engine` to its horizon; for each week, the customers who bought at FMOT in it
     (their purchases went up, and they were not LOYAL before the week, so it was not a
-    repurchase: a LOYAL customer is the only one that can repurchase)."""
-    buyers = []
+    repurchase: a LOYAL customer is the only one that can repurchase), and the valences of the
+    experiences judged in it."""
+    buyers, valences = [], []
     c = engine.customers
     while not engine.done:
         before_state = c.state.copy()
         before_purchases = c.purchases.copy()
+        before_experiences = c.experiences.copy()
         engine.step()
         bought = (c.purchases > before_purchases) & (before_state != State.LOYAL)
         buyers.append(np.flatnonzero(bought))
-    return buyers
+        valences.append(c.valence[c.experiences > before_experiences].astype(np.float64))
+    return buyers, valences
 
 
 def the_week_of(frame: pd.DataFrame, week: int) -> pd.Series:
@@ -198,13 +201,29 @@ def test_quality_event_sd_sets_the_spread_of_performance():
 # --- campaign ------------------------------------------------------------------------------------
 
 
+def campaign_hazard_multiplier(scenario, start: int, end: int, extra: float) -> np.ndarray:
+    """p_t with the campaign over p_t without, per week of the window (MODEL.md 4.2): adstock
+    A_t = spend_t + decay A_{t-1} from the baseline's steady state, p_t = p (A_t/A_ref)^eps."""
+    media = scenario.media
+    steady = media.spend / (1.0 - media.adstock_decay)
+    adstock, multipliers = steady, []
+    for _ in range(start, end):
+        adstock = media.spend + extra + media.adstock_decay * adstock
+        multipliers.append((adstock / steady) ** media.elasticity)
+    return np.array(multipliers)
+
+
 def test_campaign_adds_its_spend_and_raises_paid_stimulus_only_in_window():
-    start, end, extra = 10, 20, 9000.0
-    spend = 1000.0  # media.spend default
+    start, end, extra = 10, 20, 99_000.0
+    settings = {"media.spend": 1000.0}
+    spend = busy_market(settings).media.spend
     event = {"kind": "campaign", "start": start, "end": end, "spend": extra}
-    paid_base = paid_campaign = 0.0
-    for replicate in range(4):
-        base, campaign = paired(None, event, replicate)
+    multiplier = campaign_hazard_multiplier(busy_market(settings), start, end, extra)
+    # first week: A = 100,000 + 0.9 x 10,000 = 10.9 A_ref
+    assert multiplier[0] == pytest.approx(10.9 ** 0.12) and multiplier[-1] > 1.6
+    paid_base = paid_campaign = predicted = 0.0
+    for replicate in range(8):
+        base, campaign = paired(settings, event, replicate)
         assert_identical_before(base, campaign, start)
         # cost_paid is the baseline spend plus the campaign's, exactly, inside the window only
         expected = np.full(len(base), spend)
@@ -221,16 +240,25 @@ def test_campaign_adds_its_spend_and_raises_paid_stimulus_only_in_window():
                 >= first_base.stimulus_paid + first_base.stimulus_talk)
         paid_base += window_sum(base, "stimulus_paid", start, end)
         paid_campaign += window_sum(campaign, "stimulus_paid", start, end)
-    # adstock builds up to about 10x the reference within the window: p_t up to 10^0.12 = 1.32 p
-    assert paid_campaign > 1.1 * paid_base
+        # paid entries in week t ~ U_t p_t dt, U_t = the unaware at the end of week t - 1
+        unaware_base = base.unaware.iloc[start - 1:end - 1].to_numpy()
+        unaware_campaign = campaign.unaware.iloc[start - 1:end - 1].to_numpy()
+        predicted += (unaware_campaign * multiplier).sum() / unaware_base.sum()
+    predicted /= 8
+    assert paid_campaign / paid_base == pytest.approx(predicted, rel=0.2)
+    assert paid_campaign > 1.25 * paid_base
 
 
 # --- promise -------------------------------------------------------------------------------------
 
 
+# Promise tests turn repurchases off: a returning customer expects its last P, not the promise.
+PROMISE_SETTINGS = {"media.promise": 0.3, "loyalty.repurchase_weeks": 1000.0}
+
+
 def test_higher_promise_converts_more_and_raises_expectations():
     start, end = 10, 25
-    settings = {"media.promise": 0.3}
+    settings = PROMISE_SETTINGS
     event = {"kind": "promise", "start": start, "end": end, "value": 1.0}
     base_scenario = busy_market(settings)
     promise_scenario = busy_market(settings, [event])
@@ -240,12 +268,15 @@ def test_higher_promise_converts_more_and_raises_expectations():
         np.where((np.arange(40) >= start) & (np.arange(40) < end), 1.0, 0.3))
 
     rates_base, rates_promise, negative_base, negative_promise = [], [], 0.0, 0.0
+    valence_base, valence_promise = [], []
     for replicate in range(3):
         seed = replicate_seed(base_scenario.seed, replicate)
         base_engine = Engine(base_scenario, seed, graph)
         promise_engine = Engine(promise_scenario, seed, graph)
-        buyers_base = fmot_buyers_by_week(base_engine)
-        buyers_promise = fmot_buyers_by_week(promise_engine)
+        buyers_base, valences_base = step_through(base_engine)
+        buyers_promise, valences_promise = step_through(promise_engine)
+        valence_base.extend(np.concatenate(valences_base[start + 1:end + 1]))
+        valence_promise.extend(np.concatenate(valences_promise[start + 1:end + 1]))
         base, promise = base_engine.history_frame(), promise_engine.history_frame()
         assert_identical_before(base, promise, start)
         pd.testing.assert_series_equal(base["cost_paid"], promise["cost_paid"])
@@ -265,7 +296,8 @@ def test_higher_promise_converts_more_and_raises_expectations():
     # logit shift beta_B * 2 * (1.0 - 0.3) = 1.4: a large rise in the buy rate
     assert np.mean(rates_promise) > np.mean(rates_base) + 0.1
     assert all(p > b for p, b in zip(rates_promise, rates_base, strict=True))
-    assert negative_promise > 1.5 * negative_base
+    assert negative_promise > 2 * negative_base
+    assert np.mean(valence_promise) < np.mean(valence_base) - 0.1
 
 
 def test_promise_sets_the_expectation_of_buyers_in_window():
@@ -273,7 +305,7 @@ def test_promise_sets_the_expectation_of_buyers_in_window():
     window in both runs read the same sources (same w and Qbar), so its expectation is higher by
     exactly (1 - w)(B' - B), with 1 - w = 3/(n + 3) between 3/13 (n = 10) and 1 (n = 0)."""
     start, end = 10, 25
-    settings = {"media.promise": 0.3}
+    settings = PROMISE_SETTINGS
     base_scenario = busy_market(settings)
     promise_scenario = busy_market(settings, [{"kind": "promise", "start": start, "end": end,
                                                "value": 1.0}])
@@ -346,15 +378,18 @@ def highest_degree(indptr: np.ndarray, count: int, eligible: np.ndarray | None =
 
 
 def test_degree_seeding_seeds_the_highest_degree_customers_at_the_event_week():
-    week, count = 2, 25
+    week = 2
+    graph = build_scenario_graph(quiet_market([]))
+    degree = np.diff(graph.indptr)
+    ranked = highest_degree(graph.indptr, graph.n)
+    # a count that cuts through a group of equal degrees, so the tie-break by id matters
+    count = next(k for k in range(20, graph.n) if degree[ranked[k - 1]] == degree[ranked[k]])
+    expected = ranked[:count]
+    tied = np.flatnonzero(degree == degree[expected[-1]])
+    assert tied.min() in expected and tied.max() not in expected
     scenario = quiet_market([{"kind": "seed", "week": week, "count": count,
                               "strategy": "degree"}])
-    engine = Engine(scenario, replicate_seed(scenario.seed, 0))
-    degree = np.diff(engine.graph.indptr)
-    expected = highest_degree(engine.graph.indptr, count)
-    # the graph has ties at the cut-off, so the id tie-break matters
-    assert (degree == degree[expected[-1]]).sum() > np.isin(
-        np.flatnonzero(degree == degree[expected[-1]]), expected).sum()
+    engine = Engine(scenario, replicate_seed(scenario.seed, 0), graph)
     for _ in range(week + 1):
         engine.step()
     c = engine.customers
@@ -362,7 +397,7 @@ def test_degree_seeding_seeds_the_highest_degree_customers_at_the_event_week():
     assert sorted(seeded.tolist()) == sorted(expected)
     assert (c.adopted_week[seeded] == week).all()
     assert (c.state[seeded] == State.SMOT).all() and (c.entered[seeded] == week).all()
-    assert (c.expectation[seeded] == np.float32(PROMISE)).all()  # E = B for seeds
+    assert (c.expectation[seeded] == np.float32(scenario.media.promise)).all()  # E = B for seeds
     assert (c.recruiter[seeded] == -1).all() and (c.purchases[seeded] == 0).all()
     assert (c.state[np.setdiff1d(np.arange(engine.n), seeded)] == State.UNAWARE).all()
 
@@ -372,7 +407,9 @@ def test_degree_seeding_seeds_the_highest_degree_customers_at_the_event_week():
     row = the_week_of(frame, week)
     assert row.stimulus_seed == count and row.adopted_seed == count
     assert row.revenue == 0.0 and row.fmot_buy == 0  # seeds get their unit free
-    assert row.cost_seed == count * SEED_COST and row.cost == count * SEED_COST
+    seed_cost = scenario.economics.seed_cost
+    assert seed_cost > 0
+    assert row.cost_seed == count * seed_cost and row.cost == count * seed_cost
     assert row.smot == count and row.unaware == engine.n - count
 
 
@@ -400,6 +437,18 @@ def test_random_seeding_picks_distinct_non_buyers_reproducibly():
     assert other.size == count and set(other.tolist()) != set(chosen.tolist())
 
 
+def test_two_random_seed_events_in_one_week_pick_different_customers():
+    week = 3
+    scenario = busy_market(events=[{"kind": "seed", "week": week, "count": 30},
+                                   {"kind": "seed", "week": week, "count": 50}])
+    engine = Engine(scenario, replicate_seed(scenario.seed, 0))
+    for _ in range(week + 1):
+        engine.step()
+    c = engine.customers
+    assert ((c.adopted_source == Source.SEED) & (c.adopted_week == week)).sum() == 80
+    assert the_week_of(engine.history_frame(), week).cost_seed == 80 * scenario.economics.seed_cost
+
+
 def test_explicit_seed_nodes_on_labelled_edge_list(tmp_path):
     # a star around "hub" and a path of named customers
     rows = [("hub", name) for name in ("ann", "bob", "cat", "dan")]
@@ -419,7 +468,7 @@ def test_explicit_seed_nodes_on_labelled_edge_list(tmp_path):
     assert sorted(seeded.tolist()) == sorted(expected.tolist())
     assert sorted(engine.graph.labels[seeded].tolist()) == sorted(nodes)
     assert (c.adopted_week[seeded] == 1).all() and (c.state[seeded] == State.SMOT).all()
-    assert engine.history_frame().cost_seed.tolist() == [0.0, 3 * SEED_COST]
+    assert engine.history_frame().cost_seed.tolist() == [0.0, 3 * scenario.economics.seed_cost]
 
 
 def test_later_seed_event_skips_customers_who_already_bought():
@@ -442,7 +491,7 @@ def test_later_seed_event_skips_customers_who_already_bought():
 
     # an explicit list: the one who already bought is skipped, the others are seeded
     buyer = int(np.flatnonzero(~never_bought & (c.adopted_source != Source.SEED))[0])
-    fresh = [int(i) for i in np.flatnonzero(never_bought)[:3] if i not in seeded][:2]
+    fresh = [int(i) for i in np.flatnonzero(never_bought) if i not in seeded][:2]
     explicit = busy_market(settings, [{"kind": "seed", "week": week,
                                        "nodes": [fresh[0], buyer, fresh[1]]}])
     engine = Engine(explicit, replicate_seed(explicit.seed, 0))
@@ -452,7 +501,7 @@ def test_later_seed_event_skips_customers_who_already_bought():
     seeded = np.flatnonzero((c.adopted_source == Source.SEED) & (c.adopted_week == week))
     assert sorted(seeded.tolist()) == sorted(fresh)
     assert c.adopted_week[buyer] < week and c.adopted_source[buyer] != Source.SEED
-    assert the_week_of(engine.history_frame(), week).cost_seed == 2 * SEED_COST
+    assert the_week_of(engine.history_frame(), week).cost_seed == 2 * explicit.economics.seed_cost
 
 
 # --- referral ------------------------------------------------------------------------------------

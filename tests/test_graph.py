@@ -4,6 +4,7 @@ theory, determinism, edge lists, and the networkx bridge."""
 from __future__ import annotations
 
 import dataclasses
+import pickle
 from pathlib import Path
 
 import networkx as nx
@@ -393,6 +394,19 @@ def test_edgelist_without_weights_and_with_numeric_labels(tmp_path):
         g.index_of(["4"])
 
 
+def test_edgelist_long_and_unicode_labels_are_told_apart(tmp_path):
+    # Labels sharing their first 16 bytes, differing in length or only near the end.
+    long = "customer-0000000000-"
+    text = (f"source,target\n{long}a,{long}b\n{long}b,{long}ab\n\"q,uoted\",Zoë\n"
+            f"Zoë,{long}a\n{long}ab,{long}b\n")
+    g = load_edgelist(write(tmp_path, text))
+    assert g.labels.tolist() == [f"{long}a", f"{long}b", f"{long}ab", "q,uoted", "Zoë"]
+    assert g.n_edges == 2 * 4
+    np.testing.assert_array_equal(g.index_of(["Zoë", f"{long}ab"]), [4, 2])
+    with pytest.raises(ValueError, match="row 2: empty target"):
+        load_edgelist(write(tmp_path, "source,target\na,b\nc,\n", "holes.csv"))
+
+
 def test_edgelist_weights_all_one_mean_strong_ties(tmp_path):
     assert load_edgelist(write(tmp_path, "source,target,weight\na,b,1\nb,c,1.0\n")).weight is None
 
@@ -458,6 +472,15 @@ def test_networkx_round_trip_directed_labelled(tmp_path):
     for name in ("indptr", "indices", "weight", "in_indptr", "in_indices", "in_weight"):
         np.testing.assert_array_equal(getattr(back, name), getattr(g, name))
     np.testing.assert_array_equal(back.index_of(["dave"]), [3])
+
+
+def test_graph_pickles_for_worker_processes(tmp_path):
+    g = load_edgelist(write(tmp_path, EDGES), directed=True)
+    g.index_of(["bob"])  # fills the cached label index, which must pickle too
+    back = pickle.loads(pickle.dumps(g))
+    for name in ("indptr", "indices", "weight", "in_indptr", "in_indices", "in_weight"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(g, name))
+    assert back.labels.tolist() == g.labels.tolist() and back.index_of(["eve"]).tolist() == [4]
 
 
 def test_from_networkx_checks_weights_and_keeps_odd_labels():

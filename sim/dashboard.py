@@ -1,0 +1,333 @@
+"""A live dashboard in the browser: Mesa's SolaraViz over a `WomModel` (`womsim dashboard`).
+
+It shows the network with customers coloured by state (graphs of at most `NETWORK_DRAW_LIMIT`
+customers; larger ones get the plots only), the state counts week by week (Mesa's own plot
+component over the model's DataCollector), the circle-of-life moments of the latest week, and
+sliders for the main levers: quality, promise, paid spend, share base, reach and seeding (a
+random seed event at week 0). Moving a slider takes effect at Reset, which rebuilds the model with
+the same seed, so the new run is a paired comparison with the old one (common random numbers).
+
+Run it with `womsim dashboard [SCENARIO] [--set KEY=VALUE ...] [--port P] [--host H]`, or
+`solara run sim/dashboard.py`, which reads the scenario from $WOMSIM_DASHBOARD_SCENARIO and
+overrides from $WOMSIM_DASHBOARD_SET (a JSON list of "key=value" strings). Without a scenario it
+shows the default market (MODEL.md) on `DEFAULT_CUSTOMERS` customers, so it stays responsive. In a
+notebook, `make_page(scenario)()` displays it.
+
+Solara and Mesa's visualisation are imported only when a page is made, so `register` (the CLI)
+works without the `app` extra installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from numba import njit
+
+from sim.graph import Graph
+from sim.model import WomModel
+from sim.plots import NEGATIVE_COLOUR, POSITIVE_COLOUR, circle_flows
+from sim.scenario import Scenario
+from sim.stages import SOURCE_COLOURS, STATE_COLOURS, STATE_LABELS, Source, State
+
+SCENARIO_ENV = "WOMSIM_DASHBOARD_SCENARIO"
+OVERRIDES_ENV = "WOMSIM_DASHBOARD_SET"
+NETWORK_DRAW_LIMIT = 2_000  # above this many customers the network is not drawn
+DEFAULT_CUSTOMERS = 1_000
+LAYOUT_ITERATIONS = 50
+
+# The moments of one week, in the order of the circle of life: (circle_flows key, label, colour).
+FLOW_BARS: tuple[tuple[str, str, str], ...] = (
+    ("stimulus", "Stimulus (to ZMOT)", STATE_COLOURS[State.ZMOT]),
+    ("seed", "Seeded (to SMOT)", SOURCE_COLOURS[Source.SEED]),
+    ("fmot_buy", "FMOT: buy", STATE_COLOURS[State.SMOT]),
+    ("fmot_reject", "FMOT: reject", STATE_COLOURS[State.REJECTED]),
+    ("winback", "Won back", STATE_COLOURS[State.ZMOT]),
+    ("experiences", "Experience (SMOT)", STATE_COLOURS[State.LOYAL]),
+    ("umot_positive", "UMOT: positive share", POSITIVE_COLOUR),
+    ("umot_negative", "UMOT: negative share", NEGATIVE_COLOUR),
+    ("repurchase", "Repurchase", STATE_COLOURS[State.SMOT]),
+    ("churn", "Churn", STATE_COLOURS[State.CHURNED]),
+)
+
+_STATE_RGB = np.array([[int(STATE_COLOURS[s][k: k + 2], 16) / 255 for k in (1, 3, 5)]
+                       for s in State])
+_layouts: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # graph fingerprint -> drawing data
+
+
+# --- the scenario and the sliders ------------------------------------------------------------
+
+
+def dashboard_scenario(scenario: Scenario | str | os.PathLike | None = None,
+                       overrides: list[str] | None = None) -> tuple[Scenario, str]:
+    """The scenario the dashboard shows, and the dotted key of its seeding lever.
+
+    `scenario` is a file or a `Scenario`; None means $WOMSIM_DASHBOARD_SCENARIO, else the default
+    market on DEFAULT_CUSTOMERS customers. `overrides` ("key=value"; None: $WOMSIM_DASHBOARD_SET)
+    apply on top. A random seed event at week 0 with count 0 is appended: the seeding slider sets
+    its count.
+    """
+    if overrides is None:
+        overrides = json.loads(os.environ.get(OVERRIDES_ENV, "[]"))
+    if scenario is None:
+        scenario = os.environ.get(SCENARIO_ENV) or None
+    if scenario is None:
+        scenario = Scenario.default().with_overrides({"network.n": DEFAULT_CUSTOMERS})
+    elif not isinstance(scenario, Scenario):
+        scenario = Scenario.load(scenario)
+    if overrides:
+        scenario = scenario.with_overrides(overrides)
+    data = scenario.to_dict()
+    events = data.get("events", [])
+    events.append({"kind": "seed", "week": 0, "count": 0, "strategy": "random"})
+    data["events"] = events
+    with_lever = Scenario.from_dict(data, file=scenario.path)
+    return with_lever, f"events[{len(events) - 1}].count"
+
+
+def _slider(label: str, value: float, low: float, high: float, step: float) -> dict[str, Any]:
+    return {"type": "SliderFloat", "label": label, "value": value, "min": low, "max": high,
+            "step": step}
+
+
+def model_params(scenario: Scenario, seeding_key: str) -> dict[str, Any]:
+    """SolaraViz's model parameters: the scenario and its seed fixed, a slider per lever (named
+    by dotted key, as `WomModel` takes them), each starting at the scenario's value."""
+    media, customers = scenario.media, scenario.network.n
+    top_spend = max(20_000.0, 4 * media.spend)
+    return {
+        "scenario": scenario,
+        "seed": scenario.seed,
+        "product.quality": _slider("Quality Q", scenario.product.quality, 0.0, 1.0, 0.01),
+        "media.promise": _slider("Brand promise B", media.promise, 0.0, 1.0, 0.01),
+        "media.spend": _slider("Paid spend per week", media.spend, 0.0, top_spend, 500.0),
+        "sharing.base": _slider("Share base s0", scenario.sharing.base, 0.0, 1.0, 0.01),
+        "sharing.reach": _slider("Reach r", scenario.sharing.reach, 0.0, 1.0, 0.05),
+        seeding_key: {"type": "SliderInt", "label": "Seeded at week 0", "value": 0, "min": 0,
+                      "max": max(1, min(customers, 500) // 5), "step": 1},
+    }
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _spring_layout(pos, a, b, iterations):
+    """Fruchterman & Reingold (1991) force-directed layout in the unit square, in place: all
+    pairs repel with k^2/d, the ends of each edge (a[e], b[e]) attract with d^2/k, k = 1/sqrt(n);
+    moves are capped by a temperature that cools linearly to 0."""
+    n = pos.shape[0]
+    k2 = 1.0 / n
+    k = math.sqrt(k2)
+    temperature = 0.1
+    cooling = temperature / (iterations + 1)
+    disp = np.zeros((n, 2))
+    for _ in range(iterations):
+        disp[:] = 0.0
+        for i in range(n):
+            for j in range(i + 1, n):
+                dx = pos[i, 0] - pos[j, 0]
+                dy = pos[i, 1] - pos[j, 1]
+                push = k2 / max(dx * dx + dy * dy, 1e-9)
+                disp[i, 0] += dx * push
+                disp[i, 1] += dy * push
+                disp[j, 0] -= dx * push
+                disp[j, 1] -= dy * push
+        for e in range(a.shape[0]):
+            i, j = a[e], b[e]
+            dx = pos[i, 0] - pos[j, 0]
+            dy = pos[i, 1] - pos[j, 1]
+            pull = math.sqrt(dx * dx + dy * dy) / k
+            disp[i, 0] -= dx * pull
+            disp[i, 1] -= dy * pull
+            disp[j, 0] += dx * pull
+            disp[j, 1] += dy * pull
+        for i in range(n):
+            length = math.sqrt(disp[i, 0] ** 2 + disp[i, 1] ** 2)
+            if length > 0.0:
+                scale = min(length, temperature) / length
+                pos[i, 0] += disp[i, 0] * scale
+                pos[i, 1] += disp[i, 1] * scale
+        temperature -= cooling
+    return pos
+
+
+def network_layout(graph: Graph) -> tuple[np.ndarray, np.ndarray]:
+    """Node positions (n x 2) and edge segments (m x 2 x 2) for drawing `graph`: a force-directed
+    layout started from a circle in id order, deterministic, and kept per graph (a Reset with the
+    same seed reuses it). The complete graph is drawn as a circle without its edges."""
+    key = (graph.n, graph.complete, hash(graph.indptr.tobytes()), hash(graph.indices.tobytes()))
+    if key not in _layouts:
+        angle = 2.0 * np.pi * np.arange(graph.n) / max(graph.n, 1)
+        pos = np.column_stack([0.5 + 0.5 * np.cos(angle), 0.5 + 0.5 * np.sin(angle)])
+        rows = np.repeat(np.arange(graph.n), graph.degree() if not graph.complete else 0)
+        keep = rows < graph.indices if not graph.directed else slice(None)
+        a, b = rows[keep], graph.indices[keep].astype(np.int64)
+        if not graph.complete:
+            pos = _spring_layout(pos, a, b, LAYOUT_ITERATIONS)
+        _layouts[key] = (pos, np.stack([pos[a], pos[b]], axis=1))
+    return _layouts[key]
+
+
+def network_figure(model: WomModel) -> Figure:
+    """The network with each customer coloured by its state now (STATE_COLOURS)."""
+    pos, segments = network_layout(model.engine.graph)
+    fig = Figure(figsize=(6.0, 6.0), layout="constrained")
+    ax = fig.subplots()
+    ax.add_collection(LineCollection(segments, linewidths=0.3, colors="#999999", alpha=0.35))
+    size = float(np.clip(4000.0 / max(model.n, 1), 4.0, 40.0))
+    ax.scatter(pos[:, 0], pos[:, 1], s=size, c=_STATE_RGB[model.engine.customers.state],
+               linewidths=0)
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    ax.set_title(f"{model.n:,} customers by state, week {model.week}", loc="left")
+    return fig
+
+
+def latest_flows(model: WomModel) -> dict[str, float]:
+    """The circle-of-life moments of the last simulated week (`plots.circle_flows` keys); all 0
+    before the first week."""
+    frame = model.engine.history_frame().iloc[-1:]
+    if frame.empty:
+        return {key: 0.0 for key, _, _ in FLOW_BARS}
+    return circle_flows(frame.assign(replicate=0))
+
+
+def flows_figure(model: WomModel) -> Figure:
+    """A bar per moment of the circle of life: how many customers it moved in the last week."""
+    flows = latest_flows(model)
+    fig = Figure(figsize=(6.0, 4.5), layout="constrained")
+    ax = fig.subplots()
+    rows = np.arange(len(FLOW_BARS))
+    values = [flows[key] for key, _, _ in FLOW_BARS]
+    ax.barh(rows, values, color=[colour for _, _, colour in FLOW_BARS])
+    ax.set_yticks(rows, [label for _, label, _ in FLOW_BARS])
+    ax.invert_yaxis()  # the circle reads top to bottom
+    ax.set_xlabel("customers this week")
+    week = model.week - 1
+    ax.set_title(f"The circle of life, week {week}" if week >= 0 else "The circle of life",
+                 loc="left")
+    return fig
+
+
+def _label_states(ax) -> None:
+    """Mesa's state plot with the states' display names and axis labels."""
+    for line in ax.get_lines():
+        line.set_label(STATE_LABELS[State[line.get_label().upper()]])
+    ax.legend(loc="center right", fontsize="small")
+    ax.set_ylabel("customers")
+
+
+def headline(model: WomModel) -> str:
+    """One line for the page: the week counter and the headline KPIs so far."""
+    kpis = model.kpis()
+    nps = "n/a" if math.isnan(kpis["nps"]) else f"{kpis['nps']:.0f}"
+    return (f"**Week {model.week} of {model.scenario.weeks}** · adopted "
+            f"{100 * kpis['adopted_fraction']:.1f}% · word of mouth "
+            f"{100 * (0.0 if math.isnan(kpis['wom_share']) else kpis['wom_share']):.0f}% of "
+            f"adopters · NPS {nps}")
+
+
+# --- the page --------------------------------------------------------------------------------
+
+
+def network_view(model: WomModel) -> None:
+    """SolaraViz component: the network by state, or a note above NETWORK_DRAW_LIMIT."""
+    import solara
+
+    if model.n > NETWORK_DRAW_LIMIT:
+        solara.Markdown(f"The network is drawn up to {NETWORK_DRAW_LIMIT:,} customers; this one "
+                        f"has {model.n:,}.")
+        return
+    solara.FigureMatplotlib(network_figure(model), format="png")
+
+
+def moments_view(model: WomModel) -> None:
+    """SolaraViz component: the week counter, headline KPIs and the latest week's moments."""
+    import solara
+
+    with solara.Column():
+        solara.Markdown(headline(model))
+        solara.FigureMatplotlib(flows_figure(model), format="png")
+
+
+def make_page(scenario: Scenario | str | os.PathLike | None = None,
+              overrides: list[str] | None = None):
+    """The dashboard as a Solara component (see `dashboard_scenario` for the arguments); each
+    browser session gets its own model."""
+    import solara
+    from mesa.visualization import SolaraViz, make_plot_component
+
+    shown, seeding_key = dashboard_scenario(scenario, overrides)
+    params = model_params(shown, seeding_key)
+    state_plot = make_plot_component({state.column: STATE_COLOURS[state] for state in State},
+                                     post_process=_label_states)
+    components = [network_view, state_plot, moments_view]
+
+    @solara.component
+    def Page():
+        model = solara.use_memo(lambda: WomModel(shown, seed=shown.seed), [])
+        SolaraViz(model, components=components, model_params=params,
+                  name=f"womsim: {shown.name}")
+
+    return Page
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+def solara_command(host: str, port: int) -> list[str]:
+    """The command that serves this module's page (production mode, no browser opened)."""
+    return [sys.executable, "-m", "solara", "run", str(Path(__file__).resolve()),
+            "--host", host, "--port", str(port), "--production", "--no-open"]
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """`womsim dashboard`: check the scenario, then serve the page until interrupted."""
+    overrides = args.set or []
+    path = str(Path(args.scenario).resolve()) if args.scenario else ""
+    dashboard_scenario(path or None, overrides)  # a bad scenario fails here, as one line
+    if importlib.util.find_spec("solara") is None:
+        print("womsim: the dashboard needs Solara: pip install 'womsim[app]'", file=sys.stderr)
+        return 1
+    env = {**os.environ, SCENARIO_ENV: path, OVERRIDES_ENV: json.dumps(overrides)}
+    print(f"womsim dashboard: http://{args.host}:{args.port}/ (Ctrl-C stops it)")
+    server = subprocess.Popen(solara_command(args.host, args.port), env=env)
+    try:
+        return server.wait()
+    except KeyboardInterrupt:
+        # The server got the same interrupt from the terminal; let it finish shutting down.
+        server.wait()
+        return 0
+
+
+def register(commands) -> None:
+    """Add `womsim dashboard [SCENARIO] [--set KEY=VALUE] [--port P] [--host H]`."""
+    parser = commands.add_parser(
+        "dashboard", help="a live dashboard of a scenario in the browser (Mesa's SolaraViz)")
+    parser.add_argument("scenario", nargs="?",
+                        help=f"scenario file (default: the default market on "
+                             f"{DEFAULT_CUSTOMERS:,} customers)")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE",
+                        help="override a scenario key, e.g. --set network.n=1000 (repeatable)")
+    parser.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    parser.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    parser.set_defaults(func=cmd_dashboard)
+
+
+if __name__ == "__main__":
+    # `solara run sim/dashboard.py` executes this file as a script; the page comes from the
+    # installed module, so its compiled layout and caches live in one place.
+    from sim.dashboard import make_page as _make_page
+
+    page = _make_page()
