@@ -22,8 +22,8 @@ from scipy.stats import norm
 # Starting points for the fit: the least-squares surface of (p, q) has long curved valleys, so a
 # few starts across the orders of magnitude seen in practice (Sultan, Farley & Lehmann 1990:
 # p ~ 0.03, q ~ 0.38 per year; physicians' adoption of a drug: p > 1 per year) find the best one.
-_START_P = (0.001, 0.01, 0.1, 1.0)
-_START_Q = (0.1, 0.5, 2.0)
+_START_P = (0.003, 0.1, 1.0)
+_START_Q = (0.2, 1.0)
 _LEVEL = 0.90  # the intervals are 5-95%, like every interval in the project
 _LOG_RATE_BOUNDS = (np.log(1e-6), np.log(100.0))  # p and q per year; keeps exp() finite
 

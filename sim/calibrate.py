@@ -462,6 +462,17 @@ class CalibrationResult:
         return {fit.key: tuple(float(v) for v in np.percentile(
             [refit[fit.key] for refit in self.refits], [5, 95])) for fit in self.keys}
 
+    @property
+    def monte_carlo_error(self) -> float:
+        """The root-mean-square standard error of the simulated mean over the observed times, in
+        percentage points: how much of `rmse` the finite replicate set alone could explain (the
+        RMSE of a perfect model is about this large)."""
+        simulated = self.simulated_percent()
+        if simulated.shape[0] < 2:
+            return math.nan
+        variance = simulated.var(axis=0, ddof=1) / simulated.shape[0]
+        return float(np.sqrt(variance.mean()))
+
     def simulated_percent(self) -> np.ndarray:
         """The replicates' cumulative adoption at the observed times (one row per replicate)."""
         return _percent_at(self.counts, self.data.weeks, self.data.population)
@@ -501,6 +512,7 @@ class CalibrationResult:
                               "bounds": [fit.low, fit.high], "start": fit.start}
                     for fit in self.keys},
             "rmse_points": self.rmse,
+            "monte_carlo_error_points": self.monte_carlo_error,
             "refits": {"count": len(self.refits), "values": self.refits,
                        "rmse_points": self.refit_rmse,
                        "method": "bounded Nelder-Mead from the fit over bootstrap resamples of "
@@ -765,7 +777,8 @@ def report(result: CalibrationResult) -> str:
     bass, free = result.bass, result.bass_free
     lines += [
         "", "fit error, RMSE in percentage points of the population:",
-        f"  model (mean of {len(result.seeds)} runs)  {result.rmse:6.2f}",
+        f"  model (mean of {len(result.seeds)} runs)  {result.rmse:6.2f}   Monte-Carlo standard "
+        f"error of the mean: {result.monte_carlo_error:.2f}",
         f"  Bass, m = 100%            {100 * bass.rmse:6.2f}   p = {bass.p:.4g}, "
         f"q = {bass.q:.4g} per year",
         f"  Bass, m fitted            {100 * free.rmse:6.2f}   p = {free.p:.4g}, "

@@ -87,7 +87,12 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+CORE_COMMANDS = frozenset({"run", "validate", "kpis"})
+
+
+def build_parser(extensions: bool = True) -> argparse.ArgumentParser:
+    """The `womsim` argument parser; `extensions=False` leaves out the commands that live in
+    other modules (sweep, compare, ...), so `womsim run` does not pay for importing them."""
     parser = argparse.ArgumentParser(
         prog="womsim", description="Word-of-mouth diffusion and the marketing circle of life.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -112,12 +117,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     kpis = commands.add_parser("kpis", help="list the KPIs a run reports")
     kpis.set_defaults(func=cmd_kpis)
+
+    if extensions:
+        # The other commands live with what they drive; each module adds its own subcommand.
+        from . import calibrate, compare, dashboard, experiment, sensitivity
+
+        for module in (experiment, compare, sensitivity, calibrate, dashboard):
+            module.register(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `womsim` command; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(extensions=not argv or argv[0] not in CORE_COMMANDS).parse_args(argv)
     try:
         return args.func(args)
     except ScenarioError as error:

@@ -27,9 +27,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from numba import njit
@@ -62,7 +63,7 @@ FLOW_BARS: tuple[tuple[str, str, str], ...] = (
 
 _STATE_RGB = np.array([[int(STATE_COLOURS[s][k: k + 2], 16) / 255 for k in (1, 3, 5)]
                        for s in State])
-_layouts: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # graph fingerprint -> drawing data
+_NETWORK_INCHES = 6.0
 
 
 # --- the scenario and the sliders ------------------------------------------------------------
@@ -82,7 +83,8 @@ def dashboard_scenario(scenario: Scenario | str | os.PathLike | None = None,
     if scenario is None:
         scenario = os.environ.get(SCENARIO_ENV) or None
     if scenario is None:
-        scenario = Scenario.default().with_overrides({"network.n": DEFAULT_CUSTOMERS})
+        scenario = Scenario.default().with_overrides(
+            {"network.n": DEFAULT_CUSTOMERS, "name": "default market"})
     elif not isinstance(scenario, Scenario):
         scenario = Scenario.load(scenario)
     if overrides:
@@ -162,35 +164,65 @@ def _spring_layout(pos, a, b, iterations):
     return pos
 
 
-def network_layout(graph: Graph) -> tuple[np.ndarray, np.ndarray]:
-    """Node positions (n x 2) and edge segments (m x 2 x 2) for drawing `graph`: a force-directed
-    layout started from a circle in id order, deterministic, and kept per graph (a Reset with the
-    same seed reuses it). The complete graph is drawn as a circle without its edges."""
+class NetworkDrawing(NamedTuple):
+    """What stays the same from week to week in a drawing of the network."""
+
+    positions: np.ndarray  # n x 2, in data units
+    extent: tuple[float, float, float, float]  # a square (x0, x1, y0, y1) around them
+    edges: np.ndarray  # the edges already rendered, RGBA, one pixel per figure pixel
+
+
+_drawings: dict[tuple, NetworkDrawing] = {}  # graph fingerprint -> its drawing
+
+
+def network_drawing(graph: Graph) -> NetworkDrawing:
+    """A force-directed layout of `graph` (started from a circle in id order, so deterministic)
+    and its edges rendered once, kept per graph: a step only redraws the customers, and a Reset
+    with the same seed (hence the same graph) reuses it all. The complete graph is drawn as a
+    circle without its edges."""
     key = (graph.n, graph.complete, hash(graph.indptr.tobytes()), hash(graph.indices.tobytes()))
-    if key not in _layouts:
-        angle = 2.0 * np.pi * np.arange(graph.n) / max(graph.n, 1)
-        pos = np.column_stack([0.5 + 0.5 * np.cos(angle), 0.5 + 0.5 * np.sin(angle)])
-        rows = np.repeat(np.arange(graph.n), graph.degree() if not graph.complete else 0)
-        keep = rows < graph.indices if not graph.directed else slice(None)
+    if key in _drawings:
+        return _drawings[key]
+    angle = 2.0 * np.pi * np.arange(graph.n) / max(graph.n, 1)
+    pos = np.column_stack([0.5 + 0.5 * np.cos(angle), 0.5 + 0.5 * np.sin(angle)])
+    segments = np.empty((0, 2, 2))
+    if not graph.complete:
+        rows = np.repeat(np.arange(graph.n), graph.degree())
+        keep = slice(None) if graph.directed else rows < graph.indices
         a, b = rows[keep], graph.indices[keep].astype(np.int64)
-        if not graph.complete:
-            pos = _spring_layout(pos, a, b, LAYOUT_ITERATIONS)
-        _layouts[key] = (pos, np.stack([pos[a], pos[b]], axis=1))
-    return _layouts[key]
+        pos = _spring_layout(pos, a, b, LAYOUT_ITERATIONS)
+        segments = np.stack([pos[a], pos[b]], axis=1)
+    low, high = pos.min(axis=0), pos.max(axis=0)
+    centre, half = (low + high) / 2, 0.52 * max(float((high - low).max()), 1e-9)
+    extent = (centre[0] - half, centre[0] + half, centre[1] - half, centre[1] + half)
+    fig = Figure(figsize=(_NETWORK_INCHES, _NETWORK_INCHES))
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+    ax.set_axis_off()
+    ax.set_xlim(extent[:2])
+    ax.set_ylim(extent[2:])
+    ax.add_collection(LineCollection(segments, linewidths=0.3, colors="#999999", alpha=0.25))
+    fig.canvas.draw()
+    edges = np.asarray(fig.canvas.buffer_rgba()).copy()
+    _drawings[key] = NetworkDrawing(pos, extent, edges)
+    return _drawings[key]
 
 
 def network_figure(model: WomModel) -> Figure:
     """The network with each customer coloured by its state now (STATE_COLOURS)."""
-    pos, segments = network_layout(model.engine.graph)
-    fig = Figure(figsize=(6.0, 6.0), layout="constrained")
-    ax = fig.subplots()
-    ax.add_collection(LineCollection(segments, linewidths=0.3, colors="#999999", alpha=0.35))
-    size = float(np.clip(4000.0 / max(model.n, 1), 4.0, 40.0))
-    ax.scatter(pos[:, 0], pos[:, 1], s=size, c=_STATE_RGB[model.engine.customers.state],
-               linewidths=0)
+    drawing = network_drawing(model.engine.graph)
+    # A landscape figure with the square network in the middle fits the dashboard's grid cells.
+    fig = Figure(figsize=(_NETWORK_INCHES * 1.2, _NETWORK_INCHES))
+    ax = fig.add_axes((0.0, 0.0, 1.0, 0.94))
     ax.set_axis_off()
-    ax.set_aspect("equal")
-    ax.set_title(f"{model.n:,} customers by state, week {model.week}", loc="left")
+    ax.imshow(drawing.edges, extent=drawing.extent, interpolation="nearest")
+    size = float(np.clip(30_000.0 / max(model.n, 1), 8.0, 80.0))  # points^2: dots stay visible
+    ax.scatter(drawing.positions[:, 0], drawing.positions[:, 1], s=size,
+               c=_STATE_RGB[model.engine.customers.state], linewidths=0)
+    ax.set_xlim(drawing.extent[:2])
+    ax.set_ylim(drawing.extent[2:])
+    when = f"after week {model.week}" if model.week else "before week 1"
+    fig.text(0.02, 0.98, f"{model.n:,} customers by state {when}", va="top")
     return fig
 
 
@@ -204,9 +236,11 @@ def latest_flows(model: WomModel) -> dict[str, float]:
 
 
 def flows_figure(model: WomModel) -> Figure:
-    """A bar per moment of the circle of life: how many customers it moved in the last week."""
+    """A bar per moment of the circle of life: how many customers it moved in the last week
+    simulated (titled with weeks counted from 1, as the page's week counter counts them)."""
     flows = latest_flows(model)
-    fig = Figure(figsize=(6.0, 4.5), layout="constrained")
+    fig = Figure(figsize=(6.0, 4.5))
+    fig.subplots_adjust(left=0.3, right=0.97, top=0.92, bottom=0.12)
     ax = fig.subplots()
     rows = np.arange(len(FLOW_BARS))
     values = [flows[key] for key, _, _ in FLOW_BARS]
@@ -214,9 +248,8 @@ def flows_figure(model: WomModel) -> Figure:
     ax.set_yticks(rows, [label for _, label, _ in FLOW_BARS])
     ax.invert_yaxis()  # the circle reads top to bottom
     ax.set_xlabel("customers this week")
-    week = model.week - 1
-    ax.set_title(f"The circle of life, week {week}" if week >= 0 else "The circle of life",
-                 loc="left")
+    ax.set_title(f"The circle of life in week {model.week}" if model.week else
+                 "The circle of life", loc="left")
     return fig
 
 
@@ -229,7 +262,8 @@ def _label_states(ax) -> None:
 
 
 def headline(model: WomModel) -> str:
-    """One line for the page: the week counter and the headline KPIs so far."""
+    """One line for the page: the week counter (weeks simulated, of the horizon) and the
+    headline KPIs so far."""
     kpis = model.kpis()
     nps = "n/a" if math.isnan(kpis["nps"]) else f"{kpis['nps']:.0f}"
     return (f"**Week {model.week} of {model.scenario.weeks}** · adopted "

@@ -15,6 +15,7 @@ import numpy as np
 from .graph import Graph
 from .kernels import Levers, choose_random_seeds, choose_ranked_seeds
 from .parameters import Event
+from .seeding import rank_betweenness, rank_community, rank_kcore
 from .state import Customers
 
 
@@ -29,6 +30,7 @@ def build_levers(scenario) -> Levers:
         owned=np.full(weeks, scenario.media.owned_quality, dtype=np.float64),
         share_boost=np.zeros(weeks, dtype=np.float64),
         referral_reward=np.zeros(weeks, dtype=np.float64),
+        quality_unit_cost=np.zeros(weeks, dtype=np.float64),
     )
     for event in scenario.events:
         window = slice(event.start, event.end)
@@ -46,6 +48,9 @@ def build_levers(scenario) -> Levers:
             levers.share_boost[window] += event.boost or 0.0
             np.maximum(levers.referral_reward[window], event.reward or 0.0,
                        out=levers.referral_reward[window])
+    economics = scenario.economics
+    levers.quality_unit_cost[:] = economics.quality_cost * np.maximum(
+        levers.quality - economics.quality_cost_base, 0.0)
     return levers
 
 
@@ -58,6 +63,9 @@ def rank_by_degree(graph: Graph, seed: int) -> np.ndarray:
 # Seeding strategies that rank customers once per run; `random` draws anew at each event.
 RANKINGS: dict[str, Callable[[Graph, int], np.ndarray]] = {
     "degree": rank_by_degree,
+    "kcore": rank_kcore,
+    "betweenness": rank_betweenness,
+    "community": rank_community,
 }
 
 

@@ -747,115 +747,6 @@ def configuration(degrees: Sequence[int], seed: int) -> Graph:
 # --------------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
-def _label_key(offsets, data, i):
-    """Length, first 16 bytes (two zero-padded little-endian words) and a 64-bit hash of all
-    bytes of string i of an arrow (large_)string array."""
-    a = offsets[i]
-    length = offsets[i + 1] - a
-    w0 = uint64(0)
-    w1 = uint64(0)
-    for k in range(min(length, 8)):
-        w0 |= uint64(data[a + k]) << uint64(8 * k)
-    for k in range(8, min(length, 16)):
-        w1 |= uint64(data[a + k]) << uint64(8 * (k - 8))
-    h = mix64(mix64(w0 ^ (uint64(length) * _GAMMA)) ^ w1)
-    word = uint64(0)
-    for k in range(16, length):
-        word |= uint64(data[a + k]) << uint64(8 * (k % 8))
-        if k % 8 == 7 or k == length - 1:
-            h = mix64(h ^ word)
-            word = uint64(0)
-    return length, w0, w1, h
-
-
-@njit(cache=True)
-def _same_tail(off_a, data_a, i, off_b, data_b, j, length):
-    """Whether strings i (of a) and j (of b), both `length` long, agree after byte 16."""
-    a = off_a[i]
-    b = off_b[j]
-    for k in range(16, length):
-        if data_a[a + k] != data_b[b + k]:
-            return False
-    return True
-
-
-@njit(cache=True)
-def _factorize_ends(s_off, s_data, t_off, t_data):
-    """Number the distinct labels among the sources and targets of an edge list in order of
-    first appearance (row by row, source before target). Returns (source codes, target codes,
-    first), first[c] being where label c first appears (2 * row + 0 for a source, + 1 for a
-    target).
-
-    Open addressing; a slot holds the hash, code + 1 (0: empty) with the length, and the first
-    16 bytes, so labels up to 16 bytes (typical ids) compare exactly within one cache line; only
-    longer ones read the first occurrence's bytes."""
-    m = s_off.size - 1
-    src = np.empty(m, dtype=np.int32)
-    dst = np.empty(m, dtype=np.int32)
-    first = np.empty(16, dtype=np.int64)
-    size = 1 << 12
-    table = np.zeros(4 * size, dtype=np.uint64)
-    k = 0
-    for p in range(2 * m):
-        row = p >> 1
-        off, data = (s_off, s_data) if p & 1 == 0 else (t_off, t_data)
-        length, w0, w1, h = _label_key(off, data, row)
-        tag = uint64(length) << uint64(32)
-        mask = uint64(size - 1)
-        slot = h & mask
-        code = -1
-        while table[4 * slot + 1] != 0:
-            entry = table[4 * slot + 1]
-            if (table[4 * slot] == h and entry >> uint64(32) == tag >> uint64(32)
-                    and table[4 * slot + 2] == w0 and table[4 * slot + 3] == w1):
-                c = int(entry & uint64(0xFFFFFFFF)) - 1
-                if length <= 16:
-                    code = c
-                    break
-                q = first[c]
-                q_off, q_data = (s_off, s_data) if q & 1 == 0 else (t_off, t_data)
-                if _same_tail(off, data, row, q_off, q_data, q >> 1, length):
-                    code = c
-                    break
-            slot = (slot + uint64(1)) & mask
-        if code < 0:
-            code = k
-            k += 1
-            table[4 * slot] = h
-            table[4 * slot + 1] = tag | uint64(k)
-            table[4 * slot + 2] = w0
-            table[4 * slot + 3] = w1
-            if k > first.size:
-                first = _grown(first)
-            first[code] = p
-            if 2 * k > size:  # keep the load below 1/2: double and re-insert
-                old = table
-                size *= 2
-                table = np.zeros(4 * size, dtype=np.uint64)
-                mask = uint64(size - 1)
-                for q in range(old.size // 4):
-                    if old[4 * q + 1] != 0:
-                        s = old[4 * q] & mask
-                        while table[4 * s + 1] != 0:
-                            s = (s + uint64(1)) & mask
-                        table[4 * s:4 * s + 4] = old[4 * q:4 * q + 4]
-        if p & 1 == 0:
-            src[row] = code
-        else:
-            dst[row] = code
-    return src, dst, first[:k].copy()
-
-
-def _string_buffers(column: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray, np.ndarray]:
-    """A large_string column as one arrow array plus numpy views of its offsets and bytes."""
-    array = column.combine_chunks()
-    _, offsets, data = array.buffers()
-    offsets = np.frombuffer(offsets, dtype=np.int64)[array.offset:array.offset + len(array) + 1]
-    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
-    return array, offsets, data
-
-
 def load_edgelist(path: Path, directed: bool = False) -> Graph:
     """A Graph from a CSV edge list whose header names `source` and `target` and optionally
     `weight` (other columns are ignored).
@@ -884,19 +775,22 @@ def load_edgelist(path: Path, directed: bool = False) -> Graph:
         if weighted:  # find the row arrow's conversion error does not name
             _raise_for_non_numeric_weight(path, options)
         raise ValueError(f"{path}: {err}") from None
-    if table.num_rows == 0:
+    m = table.num_rows
+    if m == 0:
         raise ValueError(f"{path}: no edges")
-    sources, s_off, s_data = _string_buffers(table["source"])
-    targets, t_off, t_data = _string_buffers(table["target"])
-    for name, offsets in (("source", s_off), ("target", t_off)):
-        empty = np.flatnonzero(np.diff(offsets) == 0)
+    for name in ("source", "target"):
+        empty = np.flatnonzero(pc.equal(pc.binary_length(table[name]), 0).to_numpy())
         if empty.size:
             raise ValueError(f"{path}: row {empty[0] + 1}: empty {name}")
-    src, dst, first = _factorize_ends(s_off, s_data, t_off, t_data)
-    labels = np.empty(first.size, dtype=object)
-    for side, array in enumerate((sources, targets)):
-        mine = first % 2 == side
-        labels[mine] = array.take(first[mine] // 2).to_numpy(zero_copy_only=False)
+    # Interleave sources and targets, then dictionary-encode: codes in first-appearance order.
+    order = np.empty(2 * m, dtype=np.int64)
+    order[0::2] = np.arange(m)
+    order[1::2] = np.arange(m, 2 * m)
+    ends = pa.chunked_array(table["source"].chunks + table["target"].chunks,
+                            type=pa.large_string())
+    encoded = pc.dictionary_encode(ends.take(order).combine_chunks())
+    codes = encoded.indices.to_numpy()
+    labels = encoded.dictionary.to_numpy(zero_copy_only=False)
     weight = _no_weight()
     if weighted:
         weight = table["weight"].to_numpy().astype(np.float32)  # nulls become NaN
@@ -905,7 +799,8 @@ def load_edgelist(path: Path, directed: bool = False) -> Graph:
             value = table["weight"][int(bad[0])].as_py()
             shown = "missing" if value is None else f"{value!r} is not in (0, 1]"
             raise ValueError(f"{path}: row {bad[0] + 1}: weight {shown}")
-    return _from_edges(len(labels), src, dst, weight, directed=directed, labels=labels)
+    return _from_edges(len(labels), codes[0::2].copy(), codes[1::2].copy(), weight,
+                       directed=directed, labels=labels)
 
 
 def _raise_for_non_numeric_weight(path: Path, options: pacsv.ConvertOptions) -> None:

@@ -60,7 +60,7 @@ HISTORY_COLUMNS = (
     "fmot_buy", "fmot_reject", "experiences", "umot_positive", "umot_negative",
     "repurchase", "churn", "dropped",
     "adopted_paid", "adopted_talk", "adopted_share", "adopted_seed",
-    "revenue", "cost", "cost_paid", "cost_seed", "cost_referral",
+    "revenue", "cost", "cost_paid", "cost_seed", "cost_referral", "cost_quality",
     "performance_sum",
 )
 COL_STIMULUS = 6  # + source code
@@ -79,7 +79,8 @@ COL_COST = 24
 COL_COST_PAID = 25
 COL_COST_SEED = 26
 COL_COST_REFERRAL = 27
-COL_PERFORMANCE_SUM = 28  # sum of perceived performance P over the week's experiences
+COL_COST_QUALITY = 28
+COL_PERFORMANCE_SUM = 29  # sum of perceived performance P over the week's experiences
 
 
 class Params(NamedTuple):
@@ -125,6 +126,7 @@ class Levers(NamedTuple):
     owned: np.ndarray
     share_boost: np.ndarray
     referral_reward: np.ndarray
+    quality_unit_cost: np.ndarray  # cost of the quality delivered with one paid purchase
 
 
 class Net(NamedTuple):
@@ -475,6 +477,7 @@ def fmot(seed, t, prm, lev, c, m, row):
             c.purchases[i] += 1
             row[COL_FMOT_BUY] += 1
             row[COL_REVENUE] += prm.margin
+            row[COL_COST_QUALITY] += lev.quality_unit_cost[t]
             if c.source[i] == SHARE:
                 row[COL_COST_REFERRAL] += lev.referral_reward[t]
             if c.adopted_week[i] < 0:
@@ -545,7 +548,7 @@ def smot_and_umot(seed, t, prm, lev, c, m, row):
 
 
 @njit(cache=True)
-def loyalty(seed, t, prm, c, m, row):
+def loyalty(seed, t, prm, lev, c, m, row):
     """4.6 A LOYAL customer whose return is due is retained with probability
     sigma(logit rho_0 + gamma_v v-bar): it buys again (SMOT, E = its last P: adaptive
     expectations) or churns."""
@@ -562,6 +565,7 @@ def loyalty(seed, t, prm, c, m, row):
             c.purchases[i] += 1
             row[COL_REPURCHASE] += 1
             row[COL_REVENUE] += prm.margin
+            row[COL_COST_QUALITY] += lev.quality_unit_cost[t]
         else:
             c.state[i] = CHURNED
             row[COL_CHURN] += 1
@@ -573,14 +577,15 @@ def loyalty(seed, t, prm, c, m, row):
 
 @njit(cache=True)
 def record(t, lev, c, row):
-    """4.7 The state counts at the end of step t, and the week's paid spend and total cost."""
+    """4.7 The state counts at the end of step t, the week's paid spend and its total cost."""
     counts = np.zeros(6, dtype=np.int64)
     for i in range(c.state.shape[0]):
         counts[c.state[i]] += 1
     for s in range(6):
         row[s] = counts[s]
     row[COL_COST_PAID] += lev.spend[t]
-    row[COL_COST] = row[COL_COST_PAID] + row[COL_COST_SEED] + row[COL_COST_REFERRAL]
+    row[COL_COST] = (row[COL_COST_PAID] + row[COL_COST_SEED] + row[COL_COST_REFERRAL]
+                     + row[COL_COST_QUALITY])
 
 
 @njit(cache=True, inline="always")
@@ -664,7 +669,7 @@ def step(seed, t, prm, lev, net, c, m, row, seeded):
     paid_and_talk(seed, t, p_t, prm, net, c, m, row)  # 4.3 paid media and talk
     fmot(seed, t, prm, lev, c, m, row)  # 4.4
     smot_and_umot(seed, t, prm, lev, c, m, row)  # 4.5
-    loyalty(seed, t, prm, c, m, row)  # 4.6
+    loyalty(seed, t, prm, lev, c, m, row)  # 4.6
     record(t, lev, c, row)  # 4.7
     push_talk(prm, net, c, m)
     pass_messages_on(m)

@@ -10,6 +10,11 @@ from .kernels import (
     COL_ADOPTED,
     COL_CHURN,
     COL_COST,
+    COL_COST_PAID,
+    COL_COST_QUALITY,
+    COL_COST_REFERRAL,
+    COL_COST_SEED,
+    COL_FMOT_BUY,
     COL_REPURCHASE,
     COL_REVENUE,
     COL_UMOT_NEGATIVE,
@@ -35,10 +40,17 @@ KPI_DESCRIPTIONS: dict[str, str] = {
     "annual_retention": "share of customers kept over a year, from returns retained",
     "viral_coefficient": "first purchases sourced by a share per customer who shared",
     "revenue": "margin x paid purchases",
-    "cost": "paid spend + seeding + referral rewards",
+    "cost": "paid spend + seeding + referral rewards + quality cost",
     "profit": "revenue - cost",
     "discounted_profit": "profit discounted at economics.discount_rate per year",
     "roi": "profit / cost",
+    "cac": "acquisition cost (paid spend, seeding, referral rewards) per adopter",
+    "cac_paid": "paid spend per adopter brought by paid media",
+    "cac_talk": "acquisition cost per adopter brought by talk (organic: 0)",
+    "cac_share": "referral rewards per adopter brought by a share",
+    "cac_seed": "seeding cost per seeded customer",
+    "clv": "expected discounted margin of a new customer: first purchase and returns every "
+           "repurchase_weeks, each kept at the observed retention",
 }
 KPI_NAMES: tuple[str, ...] = tuple(KPI_DESCRIPTIONS)
 
@@ -101,7 +113,24 @@ def compute_kpis(history: np.ndarray, customers: Customers, scenario) -> dict[st
     kpis["cost"] = float(cost.sum())
     kpis["profit"] = kpis["revenue"] - kpis["cost"]
     years = np.arange(history.shape[0]) / 52.0
-    discount = (1.0 + scenario.economics.discount_rate) ** -years
+    economics = scenario.economics
+    discount = (1.0 + economics.discount_rate) ** -years
     kpis["discounted_profit"] = float(((revenue - cost) * discount).sum())
     kpis["roi"] = _ratio(kpis["profit"], kpis["cost"])
+
+    paid, seeding, referral = (history[:, column].sum() for column in
+                               (COL_COST_PAID, COL_COST_SEED, COL_COST_REFERRAL))
+    kpis["cac"] = _ratio(paid + seeding + referral, adopters)
+    kpis["cac_paid"] = _ratio(paid, by_source[Source.PAID])
+    kpis["cac_talk"] = 0.0 if by_source[Source.TALK] > 0 else math.nan
+    kpis["cac_share"] = _ratio(referral, by_source[Source.SHARE])
+    kpis["cac_seed"] = _ratio(seeding, by_source[Source.SEED])
+
+    # CLV: margin net of the average quality cost, on the first purchase and on each return
+    # (every T_rep weeks on average), each kept with the run's per-return retention.
+    purchases = history[:, COL_FMOT_BUY].sum() + retained
+    net_margin = economics.margin - _ratio(history[:, COL_COST_QUALITY].sum(), purchases)
+    per_return_discount = (1.0 + economics.discount_rate) ** -(
+        scenario.loyalty.repurchase_weeks / 52.0)
+    kpis["clv"] = net_margin / (1.0 - per_return * per_return_discount)
     return {name: float(kpis[name]) for name in KPI_NAMES}

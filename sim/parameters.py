@@ -156,10 +156,14 @@ class EconomicsParams:
     discount_rate: float = param(0.08, "discount rate per year for discounted profit "
                                  "[assumption]", low=0)
     seed_cost: float = param(25.0, "cost of each seeded customer [assumption]", low=0)
+    quality_cost: float = param(100.0, "cost per paid purchase per unit of delivered quality "
+                                "above quality_cost_base: what quality costs [assumption]", low=0)
+    quality_cost_base: float = param(0.8, "delivered quality already paid for in the margin "
+                                     "[assumption]", low=0, high=1)
 
 
 EVENT_KINDS = ("campaign", "quality", "promise", "owned", "seed", "referral")
-SEED_STRATEGIES = ("random", "degree")
+SEED_STRATEGIES = ("random", "degree", "kcore", "betweenness", "community")
 
 
 @dataclass(frozen=True)

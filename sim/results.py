@@ -26,7 +26,7 @@ from .metrics import KPI_NAMES
 
 # Columns that hold money or sums of real numbers; the others are counts of customers.
 REAL_COLUMNS = frozenset({"revenue", "cost", "cost_paid", "cost_seed", "cost_referral",
-                          "performance_sum"})
+                          "cost_quality", "performance_sum"})
 
 
 def summarise(values: pd.Series | np.ndarray) -> dict[str, float]:

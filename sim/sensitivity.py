@@ -170,7 +170,7 @@ def plot_indices(result: SensitivityResult, output: str, path: str | Path) -> Pa
         ylabel = "Sobol index (share of variance)"
     else:
         bars = [("mu_star", "mu_star_conf", "mu* (mean |effect|)"), ("sigma", None, "sigma")]
-        ylabel = f"elementary effect on {output}"
+        ylabel = f"effect on {output} over each range"
     colours = (SOURCE_COLOURS[Source.PAID], STATE_COLOURS[State.ZMOT])
     positions = np.arange(len(rows))
     width = 0.38

@@ -1,6 +1,9 @@
-"""The sub-steps of MODEL.md section 4, exactly: probabilities 0 and 1, a hand-worked cascade on
-a four-customer path, SMOT timing, the public pool's window, the E formula, source and recruiter
-accounting, and the NPS formula. Expected values are worked out here from MODEL.md."""
+"""The sub-steps of MODEL.md section 4: probabilities 0 and 1 behave exactly, a hand-worked
+cascade on a four-customer path (and its directed variant), SMOT timing, the public pool's window
+and the E formula, the talk hazard, buy, share and retention probabilities against their formulas
+(statistically, from the state before each step), the ZMOT and LOYAL waits, source and recruiter
+accounting, and the NPS formula. Expected values are worked out here from MODEL.md, never copied
+from a run."""
 
 from __future__ import annotations
 
@@ -437,7 +440,7 @@ def talk_hazard_check(scenario, q: float) -> tuple[int, int]:
         p_rejected.extend(-np.expm1(-q * positive[rejected] / omega_sum[rejected] / 52))
         entered_unaware += int((moved & unaware).sum())
         entered_rejected += int((moved & rejected).sum())
-        assert not (moved & (state == State.UNAWARE) & (omega_sum == 0)).any()
+        assert not (moved & (state == State.UNAWARE) & ~seeded_now & (omega_sum == 0)).any()
     assert_bernoulli_sum(entered_unaware, p_unaware)
     assert_bernoulli_sum(entered_rejected, p_rejected)
     frame = engine.history_frame()
@@ -460,8 +463,8 @@ def test_talk_hazard_weighs_ties_emotion_and_sign(tmp_path):
     """A designed market where each term of lambda matters: listener L_k hears (directed edges)
     a happy talker A_k (tie 0.2), an unhappy talker B_k (tie 0.6) and a silent Z_k (tie 1.0).
     A's are seeded at week 0 and judge at once P = 1 against E = 0.5 (v = 0.96, a = 0.82:
-    kappa = 1.93); B's at week 1 when quality is 0.1 (v = -0.99, a = 0.95: kappa = 1.42).
-    So lambda = q (0.2 x 1.93 + 0.6 x 1.42)/1.8, not q 2/3 (unweighted) nor q 0.8/1.8 (kappa = 1);
+    kappa = 1.93); B's at week 1 when quality is 0.1 (v = -0.99, a = 0.95: kappa = 1.41).
+    So lambda = q (0.2 x 1.93 + 0.6 x 1.41)/1.8, not q 2/3 (unweighted) nor q 0.8/1.8 (kappa = 1);
     a rejected listener hears only A: lambda+ = q 0.2 x 1.93/1.8."""
     k = 400
     rows = []
@@ -500,6 +503,29 @@ def test_buy_probability_without_sources_is_the_brand_logit():
     never_returned = first_only & (engine.customers.purchases == 1)
     assert never_returned.sum() > 50
     assert (engine.customers.expectation[never_returned] == np.float32(promise)).all()
+
+
+@pytest.mark.parametrize("quality, sentiment", [(1.0, 1.0), (0.0, -1.0)])
+def test_unanimous_sources_shift_the_buy_logit_by_beta_w(quality, sentiment):
+    """4.4: when every source read has one sign, W = +1 or -1 whatever lambda_N, and
+    pi = sigma(logit pi_0 + beta_W W + beta_o (2o - 1) + beta_B (2B - 1)), beta_W = ln 3.
+    With sd 0 every P is Q: Q = 1 makes every experience positive (P >= E), Q = 0 every one
+    negative. Seeds post at week 0, so from week 1 every decider reads at least one post;
+    at week 0 nothing has been posted yet (W = 0)."""
+    conversion, promise = 0.3, 0.5
+    scenario = market({"product.quality": quality, "product.quality_sd": 0.0,
+                       "media.promise": promise, "journey.conversion": conversion,
+                       "journey.negativity_weight": 2.0, "journey.smot_weeks": 1,
+                       "sharing.mode": "constant", "sharing.base": 1.0,
+                       "loyalty.repurchase_weeks": NEVER}, weeks=30, seeds=50)
+    frame = history(scenario)
+    assert (frame.umot_positive if sentiment < 0 else frame.umot_negative).sum() == 0
+    decisions = (frame.fmot_buy + frame.fmot_reject).to_numpy()
+    brand = 0.5 * (2 * 0.5 - 1) + 1.0 * (2 * promise - 1)  # o = 0.5, B = 0.5: both 0
+    pi_week_0 = float(logistic(logit(conversion) + brand))
+    pi = float(logistic(logit(conversion) + math.log(3) * sentiment + brand))
+    assert_bernoulli_sum(int(frame.fmot_buy.sum()),
+                         [pi_week_0] * int(decisions[0]) + [pi] * int(decisions[1:].sum()))
 
 
 def test_share_probability_follows_arousal_valence_and_referral_boost():
@@ -597,6 +623,15 @@ def test_every_adopter_has_a_source_and_a_plausible_recruiter(kind, tmp_path):
     assert engine.kpis()["adopted_fraction"] == adopters.size / engine.n
     # state counts cover everyone every week
     assert (frame[STATES].sum(axis=1) == engine.n).all()
+    # KPIs of MODEL.md section 7 from the same customers
+    kpis = engine.kpis()
+    by_source = np.bincount(sources + 1, minlength=5)[1:]  # Source codes start at -1
+    assert kpis["wom_share"] == pytest.approx(
+        (by_source[Source.TALK] + by_source[Source.SHARE]) / adopters.size)
+    assert kpis["viral_coefficient"] == pytest.approx(
+        by_source[Source.SHARE] / np.count_nonzero(c.shares > 0))
+    assert kpis["positive_negative_ratio"] == pytest.approx(
+        frame.umot_positive.sum() / frame.umot_negative.sum())
 
     recruiter = c.adopted_recruiter
     paid_or_seed = adopters[np.isin(sources, [Source.PAID, Source.SEED])]

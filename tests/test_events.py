@@ -22,7 +22,6 @@ from sim.rng import replicate_seed
 from sim.stages import Source, State
 
 QUALITY, QUALITY_SD, PROMISE = 0.8, 0.1, 0.85  # MODEL.md 4.4-4.5 defaults, set explicitly
-COST_COLUMNS = ["cost", "cost_paid", "cost_seed", "cost_referral"]
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -117,6 +116,17 @@ def step_through(engine: Engine) -> tuple[list[np.ndarray], list[np.ndarray]]:
         buyers.append(np.flatnonzero(bought))
         valences.append(c.valence[c.experiences > before_experiences].astype(np.float64))
     return buyers, valences
+
+
+def cost_columns(frame: pd.DataFrame) -> list[str]:
+    """`cost` and its parts (cost_paid, cost_seed, cost_referral, ...)."""
+    return [column for column in frame.columns if column.startswith("cost")]
+
+
+def assert_cost_is_the_sum_of_its_parts(frame: pd.DataFrame) -> None:
+    parts = [column for column in cost_columns(frame) if column != "cost"]
+    assert {"cost_paid", "cost_seed", "cost_referral"} <= set(parts)
+    np.testing.assert_allclose(frame.cost, frame[parts].sum(axis=1), rtol=1e-12)
 
 
 def the_week_of(frame: pd.DataFrame, week: int) -> pd.Series:
@@ -230,8 +240,7 @@ def test_campaign_adds_its_spend_and_raises_paid_stimulus_only_in_window():
         expected[start:end] += extra
         np.testing.assert_array_equal(campaign["cost_paid"], expected)
         np.testing.assert_array_equal(base["cost_paid"], np.full(len(base), spend))
-        np.testing.assert_array_equal(
-            campaign["cost"], campaign.cost_paid + campaign.cost_seed + campaign.cost_referral)
+        assert_cost_is_the_sum_of_its_parts(campaign)
         # in the first week of the window every customer is as in the baseline and the external
         # hazard is higher: entries and paid entries can only be added (common random numbers)
         first_base, first_campaign = the_week_of(base, start), the_week_of(campaign, start)
@@ -548,12 +557,13 @@ def test_referral_reward_pays_for_share_sourced_purchases_in_window():
         share_buys.append(int(((c.source == Source.SHARE) & bought).sum()))
     rewarded = engine.history_frame()
     # a reward without boost changes no behaviour: everything but the costs is identical
-    pd.testing.assert_frame_equal(base.drop(columns=COST_COLUMNS),
-                                  rewarded.drop(columns=COST_COLUMNS), check_exact=True)
+    pd.testing.assert_frame_equal(base.drop(columns=cost_columns(base)),
+                                  rewarded.drop(columns=cost_columns(rewarded)), check_exact=True)
     expected = np.zeros(len(rewarded))
     expected[start:end] = reward * np.array(share_buys[start:end])
     np.testing.assert_array_equal(rewarded.cost_referral, expected)
     assert expected[start:end].sum() > 0
     # every FMOT purchase is a first purchase, so the count is also the week's adopted_share
     np.testing.assert_array_equal(share_buys, rewarded.adopted_share)
-    np.testing.assert_array_equal(rewarded.cost, base.cost + rewarded.cost_referral)
+    np.testing.assert_allclose(rewarded.cost, base.cost + rewarded.cost_referral, rtol=1e-12)
+    assert_cost_is_the_sum_of_its_parts(rewarded)
