@@ -37,7 +37,7 @@ from .stages import SOURCE_COLOURS, STATE_COLOURS, Source, State
 
 # Which way is better, for every KPI: +1 higher, -1 lower, 0 neither. Adopters by source describe
 # the mix of acquisition (fewer from paid media is not worse in itself), and seeded customers are
-# an input, so they have no direction.
+# an input, so they have no direction. A new KPI needs its entry here.
 BETTER: dict[str, int] = {
     "adopted_fraction": 1,
     "wom_share": 1,
@@ -56,6 +56,12 @@ BETTER: dict[str, int] = {
     "profit": 1,
     "discounted_profit": 1,
     "roi": 1,
+    "cac": -1,  # acquisition cost per adopter, overall and by source
+    "cac_paid": -1,
+    "cac_talk": -1,
+    "cac_share": -1,
+    "cac_seed": -1,
+    "clv": 1,
 }
 
 FIGURE_KPIS = ("adopted_fraction", "wom_share", "weeks_to_half", "nps", "profit", "roi")
@@ -179,7 +185,7 @@ def paired_differences(reference: pd.DataFrame, other: pd.DataFrame,
         difference = (right[kpi] - left[kpi]).to_numpy(dtype=np.float64)
         difference = difference[np.isfinite(difference)]
         stats = summarise(difference)
-        direction = BETTER[kpi]
+        direction = BETTER.get(kpi, 0)  # tests/test_compare.py checks every KPI has one
         better = (float(np.mean(direction * difference > 0))
                   if direction and difference.size else np.nan)
         rows.append({"kpi": kpi, **stats, "prob_better": better})

@@ -35,6 +35,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from numba import njit
 
+from sim.cli import format_value
 from sim.graph import Graph
 from sim.model import WomModel
 from sim.plots import NEGATIVE_COLOUR, POSITIVE_COLOUR, circle_flows
@@ -222,7 +223,7 @@ def network_figure(model: WomModel) -> Figure:
     ax.set_xlim(drawing.extent[:2])
     ax.set_ylim(drawing.extent[2:])
     when = f"after week {model.week}" if model.week else "before week 1"
-    fig.text(0.02, 0.98, f"{model.n:,} customers by state {when}", va="top")
+    fig.text(0.02, 0.98, f"{model.n:,} customers by state {when}", va="top", fontsize=14)
     return fig
 
 
@@ -263,13 +264,13 @@ def _label_states(ax) -> None:
 
 def headline(model: WomModel) -> str:
     """One line for the page: the week counter (weeks simulated, of the horizon) and the
-    headline KPIs so far."""
+    headline KPIs so far, formatted as `womsim run` prints them."""
     kpis = model.kpis()
-    nps = "n/a" if math.isnan(kpis["nps"]) else f"{kpis['nps']:.0f}"
+    shown = {name: format_value(name, kpis[name]) for name in ("adopted_fraction", "wom_share",
+                                                                "nps")}
     return (f"**Week {model.week} of {model.scenario.weeks}** · adopted "
-            f"{100 * kpis['adopted_fraction']:.1f}% · word of mouth "
-            f"{100 * (0.0 if math.isnan(kpis['wom_share']) else kpis['wom_share']):.0f}% of "
-            f"adopters · NPS {nps}")
+            f"{shown['adopted_fraction']} · WOM share {shown['wom_share']} · "
+            f"NPS {shown['nps']}")
 
 
 # --- the page --------------------------------------------------------------------------------
@@ -340,7 +341,9 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     try:
         return server.wait()
     except KeyboardInterrupt:
-        # The server got the same interrupt from the terminal; let it finish shutting down.
+        # A terminal's Ctrl-C reached the server too; an interrupt sent to this process alone
+        # did not: either way, ask it to shut down and wait until it has.
+        server.terminate()
         server.wait()
         return 0
 

@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 
 from .events import SeedingSchedule, build_levers
-from .graph import Graph, build_graph
-from .kernels import HISTORY_COLUMNS, Net, Params, step
+from .graph import Graph
+from .graph_cache import cached_graph
+from .kernels import HISTORY_COLUMNS, Net, Params, apply_seeds, step
 from .metrics import compute_kpis
 from .results import history_table
 from .rng import derived_seed
@@ -31,9 +32,10 @@ def graph_seed(scenario) -> int:
 
 
 def build_scenario_graph(scenario) -> Graph:
-    """The customer graph a scenario describes."""
+    """The customer graph a scenario describes, through the graph cache (sim/graph_cache.py):
+    large graphs are built once and then memory-mapped read-only from ~/.cache/womsim/graphs."""
     base_dir = scenario.path.parent if scenario.path is not None else None
-    return build_graph(scenario.network, graph_seed(scenario), base_dir)
+    return cached_graph(scenario.network, graph_seed(scenario), base_dir)
 
 
 def pack_params(scenario) -> Params:
@@ -103,7 +105,7 @@ class Engine:
         self.params = pack_params(scenario)
         self.levers = build_levers(scenario)
         self.net = kernel_net(self.graph)
-        self.seeding = SeedingSchedule(scenario.events, self.graph, self.seed)
+        self.seeding = SeedingSchedule(scenario, self.graph, self.seed)
         self.customers: Customers = new_customers(self.n)
         media = scenario.media
         self.market: Market = new_market(
@@ -127,6 +129,16 @@ class Engine:
             self.seed, t, self.params, self.levers, self.net, self.customers, self.market,
             self.history[t], seeded)
         self.week += 1
+
+    def seed_now(self, customers: np.ndarray) -> None:
+        """Seed `customers` (ids of customers who never bought) in the week simulated next,
+        exactly as a seed event of that week would (MODEL.md section 6): SMOT with E = B, source
+        seed, seed_cost, counted in that week's row; neighbours hear them from the week after.
+        History rows are only ever added to, so doing this before the step equals sub-step 4.1."""
+        if self.done:
+            raise RuntimeError(f"the run is over: all {self.weeks} weeks have been simulated")
+        apply_seeds(self.week, self.params, self.levers, self.customers, self.market,
+                    self.history[self.week], np.asarray(customers, dtype=np.int64))
 
     def run(self) -> Engine:
         """Simulate every remaining week of the horizon."""

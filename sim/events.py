@@ -8,15 +8,21 @@ among those who never bought, by a strategy.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .graph import Graph
 from .kernels import Levers, choose_random_seeds, choose_ranked_seeds
 from .parameters import Event
-from .seeding import rank_betweenness, rank_community, rank_kcore
+from .rng import derived_seed
+from .seeding import STRATEGY_RANKINGS
 from .state import Customers
+
+if TYPE_CHECKING:
+    from .scenario import Scenario
 
 
 def build_levers(scenario) -> Levers:
@@ -54,32 +60,47 @@ def build_levers(scenario) -> Levers:
     return levers
 
 
-def rank_by_degree(graph: Graph, seed: int) -> np.ndarray:
+def rank_by_degree(graph: Graph, seed: int, scenario: Scenario | None = None) -> np.ndarray:
     """Customers by decreasing (out-)degree, ties broken by lower id."""
     degree = graph.degree()
     return np.lexsort((np.arange(graph.n), -degree)).astype(np.int64)
 
 
-# Seeding strategies that rank customers once per run; `random` draws anew at each event.
-RANKINGS: dict[str, Callable[[Graph, int], np.ndarray]] = {
+# Seeding strategies that rank customers once per run, from (graph, run seed, scenario);
+# `random` draws anew at each event.
+RANKINGS: dict[str, Callable[[Graph, int, Scenario], np.ndarray]] = {
     "degree": rank_by_degree,
-    "kcore": rank_kcore,
-    "betweenness": rank_betweenness,
-    "community": rank_community,
+    **STRATEGY_RANKINGS,
 }
+
+
+# Rankings depend only on the graph, the strategy and the scenario, not on the replicate: they are
+# computed once per graph (betweenness or greedy can take seconds) and shared by every replicate.
+_RANKING_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+RANKING_SEED_LABEL = 2  # the rankings' seed is derived from the scenario seed under this label
+
+
+def ranking(strategy: str, graph: Graph, scenario: Scenario) -> np.ndarray:
+    """Customers ranked best first by a seeding strategy, cached per graph and scenario."""
+    per_graph = _RANKING_CACHE.setdefault(graph, {})
+    key = (strategy, scenario.stable_hash())
+    if key not in per_graph:
+        seed = derived_seed(scenario.seed, RANKING_SEED_LABEL)
+        per_graph[key] = RANKINGS[strategy](graph, seed, scenario)
+    return per_graph[key]
 
 
 class SeedingSchedule:
     """The seed events of a scenario, ready to pick customers week by week."""
 
-    def __init__(self, events: tuple[Event, ...], graph: Graph, seed: int) -> None:
+    def __init__(self, scenario: Scenario, graph: Graph, seed: int) -> None:
         self._by_week: dict[int, list[Event]] = {}
-        for event in events:
+        for event in scenario.events:
             if event.kind == "seed":
                 self._by_week.setdefault(event.week, []).append(event)
+        self._scenario = scenario
         self._graph = graph
         self._seed = seed
-        self._rankings: dict[str, np.ndarray] = {}
         self._explicit: dict[Event, np.ndarray] = {}
 
     def customers_for(self, week: int, customers: Customers) -> np.ndarray:
@@ -99,6 +120,5 @@ class SeedingSchedule:
         strategy = event.strategy or "random"
         if strategy == "random":
             return choose_random_seeds(self._seed, event.week, event.count, customers, taken)
-        if strategy not in self._rankings:
-            self._rankings[strategy] = RANKINGS[strategy](self._graph, self._seed)
-        return choose_ranked_seeds(self._rankings[strategy], event.count, customers, taken)
+        return choose_ranked_seeds(ranking(strategy, self._graph, self._scenario), event.count,
+                                   customers, taken)

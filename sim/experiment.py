@@ -29,12 +29,17 @@ is built once per worker, not once per run.
 Results stream into the output folder: `runs/part-*.parquet` (one row per run: point, replicate,
 seed, the varied parameters by dotted key, the KPIs), `timeseries/part-*.parquet` (point,
 replicate, week and the history columns) and `manifest.json` (the experiment, the resolved base
-scenario, the package version, the seeds, which runs are in which part, and the failed runs). A
+scenario, the package version, the seeds, which runs are in which part (`runs_of`), the failed
+runs with their errors and seeds, and each session's executor and count of runs computed). A
 part is written to a temporary name and renamed, and only then listed in the manifest, which is
 replaced atomically too; parts the manifest does not list are leftovers of a kill and are deleted
 when the sweep runs again. Running the same sweep again computes only the runs not yet done (the
 failed ones included). Rows are in the order runs finished: sort by point and replicate (as
 `SweepResult` does) for a canonical order.
+
+A run that raises is recorded as failed (error and seed) and the sweep goes on; `womsim sweep`
+then exits 1, and `--rerun POINT:REPLICATE` runs one in the foreground with its traceback.
+`python -m sim.experiment EXPERIMENT [options]` is `womsim sweep` on its own.
 """
 
 from __future__ import annotations
@@ -554,13 +559,14 @@ def _warm(experiment: Experiment) -> None:
 
 
 class _InlineExecutor(Executor):
-    """Runs each submitted call at once, in this process: the one-worker executor."""
+    """Runs each submitted call at once, in this process: the one-worker executor. Ctrl-C
+    (KeyboardInterrupt) goes straight up, stopping the sweep, rather than into the future."""
 
     def submit(self, fn: Callable, /, *args: Any, **kwargs: Any) -> Future:
         future: Future = Future()
         try:
             future.set_result(fn(*args, **kwargs))
-        except BaseException as error:
+        except Exception as error:
             future.set_exception(error)
         return future
 
@@ -604,7 +610,7 @@ class ResultStore:
         listed = set()
         for part in self.manifest["parts"]:
             listed.add(part["name"])
-            self.done.update(part["runs"])
+            self.done.update(runs_of(part))
         self.failed = {entry["run"]: entry for entry in self.manifest["failed"]
                        if entry["run"] not in self.done}
         for table in ("runs", "timeseries"):
@@ -614,7 +620,8 @@ class ResultStore:
                     leftover.unlink()
         self.manifest["sessions"].append(
             {"started": datetime.now(UTC).isoformat(timespec="seconds"),
-             "executor": self.executor_name, "computed": 0, "failed": 0})
+             "executor": self.executor_name, "package_version": __version__, "computed": 0,
+             "failed": 0})
         self._write_manifest()
         return set(self.done)
 
@@ -669,7 +676,7 @@ class ResultStore:
             if self.experiment.timeseries:
                 _write_parquet(_timeseries_table(good), self.folder / "timeseries" / name)
             runs = sorted(o.spec.run for o in good)
-            self.manifest["parts"].append({"name": name, "runs": runs})
+            self.manifest["parts"].append({"name": name, "runs": _ranges(runs)})
             self.done.update(runs)
             for run in runs:
                 self.failed.pop(run, None)
@@ -700,6 +707,24 @@ class ResultStore:
     def _write_manifest(self) -> None:
         _write_atomically(self.folder / MANIFEST,
                           (json.dumps(self.manifest, indent=1, allow_nan=True) + "\n").encode())
+
+
+def runs_of(part: Mapping[str, Any]) -> list[int]:
+    """The run ids (point x replications + replicate) a manifest part lists: it stores them as
+    inclusive [first, last] ranges, which keeps the manifest small (parts are mostly runs
+    dispatched in order)."""
+    return [run for first, last in part["runs"] for run in range(first, last + 1)]
+
+
+def _ranges(runs: list[int]) -> list[list[int]]:
+    """Sorted run ids as inclusive [first, last] ranges of consecutive ids."""
+    ranges: list[list[int]] = []
+    for run in runs:
+        if ranges and ranges[-1][1] == run - 1:
+            ranges[-1][1] = run
+        else:
+            ranges.append([run, run])
+    return ranges
 
 
 def _timeseries_table(outcomes: list[RunOutcome]) -> pd.DataFrame:
@@ -757,7 +782,7 @@ class SweepResult:
     def complete(self) -> bool:
         """True when every run of the experiment has finished without error."""
         manifest = json.loads((self.folder / MANIFEST).read_text())
-        return sum(len(part["runs"]) for part in manifest["parts"]) == self.experiment.run_count
+        return sum(len(runs_of(part)) for part in manifest["parts"]) == self.experiment.run_count
 
 
 def _read_table(folder: Path, order: list[str]) -> pd.DataFrame:
@@ -802,12 +827,14 @@ def run_sweep(
     todo = [run for run in range(experiment.run_count) if run not in done]
     if todo:
         bar = _progress_bar(experiment, len(done), progress)
+        failures = 0
         try:
             with _executor(experiment, workers, scheduler) as (executor, slots, one_thread):
                 for outcome in _dispatch(executor, experiment, todo, slots, one_thread):
                     store.add(outcome)
                     if outcome.error is not None:
-                        bar.set_postfix(failed=len(store.failed), refresh=False)
+                        failures += 1
+                        bar.set_postfix(failed=failures, refresh=False)
                     bar.update()
         finally:
             store.close()
@@ -823,8 +850,10 @@ def _progress_bar(experiment: Experiment, done: int, enabled: bool) -> Any:
     are any, the failures."""
     from tqdm import tqdm
 
-    return tqdm(total=experiment.run_count, initial=done, desc=experiment.name, unit="run",
-                disable=not enabled, dynamic_ncols=True, smoothing=0.05)
+    bar = tqdm(total=experiment.run_count, initial=done, desc=experiment.name, unit="run",
+               disable=not enabled, dynamic_ncols=True, smoothing=0.05)
+    bar.set_postfix(failed=0, refresh=False)
+    return bar
 
 
 def _specs(experiment: Experiment, runs: Iterable[int]) -> Iterator[RunSpec]:

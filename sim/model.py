@@ -6,7 +6,7 @@ The engine knows nothing of Mesa; Mesa is a face (DESIGN.md principle 2). A `Wom
 live here: stepping the model is stepping the engine, so a `WomModel` gives exactly the engine's
 history for the same seed.
 
-Views are cheap but not free (about 10 s and 500 MB for 10^6 Mesa agents), so `model.agents`
+Views are cheap but not free (about 20 s and 600 MB for 10^6 Mesa agents), so `model.agents`
 holds a view of every customer only for graphs of at most `AGENT_VIEW_LIMIT` customers; above it,
 `model.customer(i)` makes views on demand (each is then kept, and registered in `model.agents`).
 
@@ -29,7 +29,6 @@ import mesa
 import numpy as np
 
 from .engine import Engine
-from .kernels import apply_seeds
 from .metrics import KPI_NAMES
 from .parameters import SECTIONS, TopParams, section_keys
 from .rng import replicate_seed
@@ -38,7 +37,8 @@ from .stages import Source, State
 
 AGENT_VIEW_LIMIT = 50_000
 """Graphs of at most this many customers get a `Customer` view of everyone in `model.agents` when
-the model is built (about 1 KB each); larger ones make views only on demand, `model.customer(i)`."""
+the model is built (about 600 bytes and 20 us each); larger ones make views only on demand,
+`model.customer(i)`."""
 
 STATE_REPORTERS: tuple[str, ...] = tuple(state.column for state in State)
 """The DataCollector's state-count columns, in `State` order (as in the engine's history)."""
@@ -87,19 +87,6 @@ def resolve_overrides(scenario: Scenario, overrides: Mapping[str, Any]) -> dict[
         resolved[key] = value
         given_as[key] = name
     return resolved
-
-
-def seed_now(engine: Engine, customers: np.ndarray) -> None:
-    """Seed `customers` (int64 ids, each of whom never bought) in the week the engine simulates
-    next, exactly as a seed event of that week would (MODEL.md 6; kernels.apply_seeds): they
-    enter SMOT in its sub-step 4.1 with E = B, source seed, at `seed_cost` each, counted in that
-    week's history row, and their neighbours hear them from the week after.
-
-    This belongs in `Engine` (as `Engine.seed_now`); it lives here until it moves there.
-    """
-    t = engine.week
-    apply_seeds(t, engine.params, engine.levers, engine.customers, engine.market,
-                engine.history[t], customers)
 
 
 def _state_reporter(state: State, model: WomModel) -> int:
@@ -211,8 +198,8 @@ class WomModel(mesa.Model):
 
     def seed_customers(self, ids: Iterable[int]) -> None:
         """Give the product to customers who never bought, now: as a seed event in week
-        `self.week` would (MODEL.md 6; see `seed_now`). Raises ValueError if one of them bought
-        before, and RuntimeError once the run is over."""
+        `self.week` would (MODEL.md 6; see `Engine.seed_now`). Raises ValueError if one of them
+        bought before, and RuntimeError once the run is over."""
         if self.engine.done:
             raise RuntimeError(f"the run is over: all {self.engine.weeks} weeks are simulated")
         chosen = np.unique(np.fromiter((int(i) for i in ids), dtype=np.int64))
@@ -224,7 +211,7 @@ class WomModel(mesa.Model):
             raise ValueError(f"customer {first} first bought in week "
                              f"{self.engine.customers.adopted_week[first]}: only customers who "
                              "never bought can be seeded")
-        seed_now(self.engine, chosen)
+        self.engine.seed_now(chosen)
 
 
 class _Attribute:
@@ -248,7 +235,7 @@ class _Attribute:
                              "can be written, to seed a customer)")
 
 
-def _customer_or_none(value: Any) -> int | None:
+def _none_if_negative(value: Any) -> int | None:
     return None if value < 0 else int(value)
 
 
@@ -275,9 +262,9 @@ class Customer(mesa.Agent):
     running_valence = _Attribute("running_valence", float, "v-bar, the running valence.")
     experiences = _Attribute("experiences", int, "Experiences judged so far.")
     source = _Attribute("source", Source, "What started the current (or last) ZMOT episode.")
-    recruiter = _Attribute("recruiter", _customer_or_none,
+    recruiter = _Attribute("recruiter", _none_if_negative,
                            "Who recruited that episode (a customer id), or None.")
-    adopted_week = _Attribute("adopted_week", _customer_or_none,
+    adopted_week = _Attribute("adopted_week", _none_if_negative,
                               "The week of the first purchase or seeding, or None.")
     adopted_source = _Attribute("adopted_source", Source,
                                 "The source of the episode that ended in the first purchase.")

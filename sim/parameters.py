@@ -163,7 +163,7 @@ class EconomicsParams:
 
 
 EVENT_KINDS = ("campaign", "quality", "promise", "owned", "seed", "referral")
-SEED_STRATEGIES = ("random", "degree", "kcore", "betweenness", "community")
+SEED_STRATEGIES = ("random", "degree", "kcore", "betweenness", "community", "greedy")
 
 
 @dataclass(frozen=True)

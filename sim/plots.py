@@ -11,12 +11,14 @@ is safe in worker processes, notebooks and servers alike.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
 import matplotlib
+import matplotlib.lines
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -81,18 +83,22 @@ def band_by_week(
     """Median and [low, high] percentile band of `column` over replicates, week by week.
 
     `timeseries` holds one row per replicate x week (one scenario). Percentiles use numpy's default
-    linear interpolation. Returns a frame indexed by week with columns `median`, `low`, `high`.
+    linear interpolation; replicates where the value is undefined (NaN) that week are left out,
+    and a week undefined in every replicate is NaN. Returns a frame indexed by week with columns
+    `median`, `low`, `high`.
     """
     wide = timeseries.pivot(index="week", columns="replicate", values=column)
     values = wide.to_numpy(dtype=float)
-    return pd.DataFrame(
-        {
-            "median": np.median(values, axis=1),
-            "low": np.percentile(values, low, axis=1),
-            "high": np.percentile(values, high, axis=1),
-        },
-        index=wide.index,
-    )
+    with warnings.catch_warnings():  # numpy warns of all-NaN weeks, which are meant to be NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return pd.DataFrame(
+            {
+                "median": np.nanmedian(values, axis=1),
+                "low": np.nanpercentile(values, low, axis=1),
+                "high": np.nanpercentile(values, high, axis=1),
+            },
+            index=wide.index,
+        )
 
 
 def cumulative_by_replicate(timeseries: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
@@ -585,13 +591,425 @@ def plot_circle_of_life(timeseries: pd.DataFrame, path: str | Path) -> Path:
         return _save(fig, path)
 
 
+# --- the moments of truth funnel ----------------------------------------------------------------
+
+
+class _Stage(NamedTuple):
+    """One step of the funnel: its `key` in `funnel_totals`, its name and definition, the colour
+    of what goes on, and what the customers who did not go on were doing (None: the first)."""
+
+    key: str
+    name: str
+    definition: str
+    colour: str
+    loss: str | None
+    loss_colour: str
+
+
+_STAGES = (
+    _Stage("stimulated", "Stimulated", "entered research (ZMOT)", STATE_COLOURS[State.ZMOT], None,
+           ""),
+    _Stage(
+        "decided",
+        "Researched",
+        "decided at FMOT",
+        STATE_COLOURS[State.ZMOT],
+        "still researching at the end",
+        STATE_COLOURS[State.ZMOT],
+    ),
+    _Stage(
+        "bought",
+        "Bought",
+        "at the first moment of truth",
+        STATE_COLOURS[State.SMOT],
+        "rejected at FMOT",
+        STATE_COLOURS[State.REJECTED],
+    ),
+    _Stage(
+        "shared",
+        "Shared",
+        "after use (UMOT)",
+        POSITIVE_COLOUR,
+        "did not share",
+        STATE_COLOURS[State.UNAWARE],
+    ),
+)
+_LOSS_ALPHA = 0.28
+
+
+def funnel_totals(timeseries: pd.DataFrame) -> pd.DataFrame:
+    """The moments of truth as a funnel of journeys: one row per replicate, totals over the run.
+
+    - `stimulated`: entries into research (ZMOT) by paid media, talk or shares, win-backs
+      included (`stimulus_paid + stimulus_talk + stimulus_share`); seeds skip research;
+    - `decided`: decisions at the first moment of truth (`fmot_buy + fmot_reject`); the rest are
+      still researching at the end of the run;
+    - `bought`: purchases at FMOT (`fmot_buy`);
+    - `shared`: buyers who shared after using the product, estimated as `bought` times the run's
+      shares per experience (`(umot_positive + umot_negative) / experiences`), since the table
+      counts the shares of every experience, repeat purchases included; `shared_positive` is its
+      positive part, at the run's share of positive shares.
+    """
+    totals = timeseries.groupby("replicate").sum(numeric_only=True)
+    shares = totals["umot_positive"] + totals["umot_negative"]
+    per_experience = (shares / totals["experiences"]).where(totals["experiences"] > 0, 0.0)
+    positive = (totals["umot_positive"] / shares).where(shares > 0, 0.0)
+    bought = totals["fmot_buy"].astype(float)
+    return pd.DataFrame(
+        {
+            "stimulated": totals[["stimulus_paid", "stimulus_talk", "stimulus_share"]].sum(axis=1),
+            "decided": totals["fmot_buy"] + totals["fmot_reject"],
+            "bought": bought,
+            "shared": bought * per_experience,
+            "shared_positive": bought * per_experience * positive,
+            "seeded": totals["stimulus_seed"],
+        }
+    ).astype(float)
+
+
+def plot_funnel(timeseries: pd.DataFrame, path: str | Path) -> Path:
+    """The funnel of the moments of truth, stimulated -> researched -> bought -> shared.
+
+    Bars are the median over replicates of `funnel_totals` (whiskers: 5-95%); each stage's bar
+    is as long as the one above it, split into those who went on (solid) and those lost there
+    (pale and hatched, labelled with why). The shared bar is split into positive and negative
+    shares.
+    """
+    table = funnel_totals(timeseries)
+    median = table.median()
+    low, high = (table.quantile(q) for q in (0.05, 0.95))  # linear, as np.percentile
+    first = median["stimulated"]
+    pad = 0.012 * max(first, 1.0)
+    weeks = timeseries["week"].nunique()
+    height = 0.62
+    with figure() as fig:
+        ax = fig.subplots()
+        ax.set_axisbelow(True)
+        for row, stage in enumerate(_STAGES):
+            y = len(_STAGES) - 1 - row
+            value = median[stage.key]
+            if stage.key == "shared":
+                positive = median["shared_positive"]
+                ax.barh(y, positive, height, color=POSITIVE_COLOUR, label="Positive shares")
+                ax.barh(y, value - positive, height, left=positive, color=NEGATIVE_COLOUR,
+                        label="Negative shares")
+            else:
+                ax.barh(y, value, height, color=stage.colour)
+            ax.errorbar(value, y, xerr=[[value - low[stage.key]], [high[stage.key] - value]],
+                        fmt="none", ecolor="#222222", elinewidth=1.2, capsize=5, zorder=3)
+            share = f"{value / first:.0%} of stimulated" if first > 0 and row else ""
+            if value > 0.3 * first:  # room inside the bar for the numbers
+                colour = _text_colour(stage.colour)
+                ax.text(value / 2, y + (0.1 if share else 0.0), _thousands(value), ha="center",
+                        va="center", fontsize=13, fontweight="bold", color=colour)
+                ax.text(value / 2, y - 0.16, share, ha="center", va="center", fontsize=11,
+                        color=colour)
+            else:  # beside the bar, clear of its whisker, over the pale part
+                ax.text(max(value, high[stage.key]) + pad, y,
+                        _thousands(value) + (f" ({share})" if share else ""), ha="left",
+                        va="center", fontsize=12, fontweight="bold", color="#222222", zorder=4)
+            if stage.loss is None:
+                continue
+            previous = median[_STAGES[row - 1].key]
+            lost = max(previous - value, 0.0)
+            ax.barh(y, lost, height, left=value, color=stage.loss_colour, alpha=_LOSS_ALPHA,
+                    hatch="///", edgecolor=_darker(stage.loss_colour), linewidth=0)
+            ax.text(max(previous, high[stage.key]) + pad, y,
+                    f"−{_thousands(lost)} {stage.loss}{_percent(lost, previous)}", ha="left",
+                    va="center", fontsize=11, color="#333333")
+        ax.set_yticks(range(len(_STAGES)),
+                      [f"{s.name}\n{s.definition}" for s in reversed(_STAGES)])
+        ax.tick_params(axis="y", length=0)
+        for label in ax.get_yticklabels():
+            label.set_fontsize(12)
+        ax.grid(axis="y", visible=False)
+        ax.set_xlim(0, max(first, 1.0) * 1.5)
+        ax.xaxis.set_major_formatter(lambda v, _: _thousands(v))
+        ax.set_xlabel("Customer journeys, total over the run (a customer can make several)")
+        ax.legend(loc="lower right", frameon=False)
+        seeded = median["seeded"]
+        seeds = f" Seeded customers ({_thousands(seeded)}) skip research." if seeded else ""
+        ax.set_title(
+            f"Totals over {weeks} weeks, {runs_phrase(timeseries).replace('band', 'whiskers')}."
+            f"{seeds}\nStimulated: entries into research by ads, talk or shares (win-backs "
+            "included). Researched: decisions at FMOT.\nBought: FMOT purchases. Shared: buyers "
+            "× the run's shares per experience (repeat purchases included).",
+            loc="left", fontsize=11, color="#444444",
+        )
+        if first > 0:
+            headline = (f"Moments of truth: of {_thousands(first)} journeys into research, "
+                        f"{median['bought'] / first:.0%} bought, ~{median['shared'] / first:.0%}"
+                        " shared")
+        else:
+            headline = "Moments of truth: nobody entered research"
+        fig.suptitle(headline, x=0.01, ha="left")
+        return _save(fig, path)
+
+
+# --- positive and negative shares ---------------------------------------------------------------
+
+# East, Hammond & Wright (2007), "The relative incidence of positive and negative word of mouth"
+# (International Journal of Research in Marketing 24): positive word of mouth is about three
+# times as common as negative across categories.
+SHARE_RATIO_BENCHMARK = 3.0
+RATIO_WINDOW_WEEKS = 13  # a quarter: long enough to hold a few negative shares in small markets
+RATIO_MIN_SHARES = 10  # a ratio of fewer shares than this is mostly noise, and is not drawn
+_RATIO_TICKS = (1 / 8, 1 / 4, 1 / 2, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0)
+
+
+def trailing_shares(timeseries: pd.DataFrame, window: int = RATIO_WINDOW_WEEKS,
+                    min_shares: int = RATIO_MIN_SHARES) -> pd.DataFrame:
+    """A copy of `timeseries` with `positive_window` and `negative_window` (shares over the
+    trailing `window` weeks of each replicate, fewer in its first weeks) and `share_ratio` (their
+    ratio; NaN where the window holds no negative share or fewer than `min_shares` shares)."""
+    ordered = timeseries.sort_values(["replicate", "week"]).copy()
+    grouped = ordered.groupby("replicate")
+    for column, name in (("umot_positive", "positive_window"),
+                         ("umot_negative", "negative_window")):
+        ordered[name] = grouped[column].transform(
+            lambda values: values.rolling(window, min_periods=1).sum())
+    negative = ordered["negative_window"]
+    enough = (negative > 0) & (ordered["positive_window"] + negative >= min_shares)
+    ordered["share_ratio"] = (ordered["positive_window"] / negative).where(enough)
+    return ordered
+
+
+def _ratio_label(value: float) -> str:
+    """'3:1' for 3, '1:4' for 0.25."""
+    return f"{value:g}:1" if value >= 1 else f"1:{1 / value:g}"
+
+
+def plot_share_ratio(timeseries: pd.DataFrame, path: str | Path,
+                     window: int = RATIO_WINDOW_WEEKS) -> Path:
+    """Positive over negative shares over time, against the 3:1 field benchmark.
+
+    Top: the ratio over a trailing `window` weeks (median and 5-95% band over replicates, on a
+    log scale so that 1:2 and 2:1 lie equally far from parity). Bottom: the shares behind it,
+    positive and negative, per week on average over the same window.
+    """
+    table = trailing_shares(timeseries, window)
+    totals = timeseries.groupby("replicate")[["umot_positive", "umot_negative"]].sum()
+    overall = (totals["umot_positive"] / totals["umot_negative"].where(
+        totals["umot_negative"] > 0)).median()
+    with figure() as fig:
+        top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[1.7, 1])
+        band = band_by_week(table, "share_ratio")
+        draw_band(top, band, _FLOW_COLOUR, f"Positive : negative, trailing {window} weeks")
+        top.axhline(SHARE_RATIO_BENCHMARK, color=POSITIVE_COLOUR, lw=1.8, ls=(0, (6, 3)),
+                    label="3:1 field benchmark (East, Hammond & Wright 2007)")
+        top.axhline(1.0, color="#888888", lw=1.0, label="1:1 as many negative as positive")
+        top.set_yscale("log")
+        finite = band[["low", "high"]].to_numpy()
+        finite = finite[np.isfinite(finite) & (finite > 0)]
+        lowest = min(float(finite.min()) if finite.size else 1.0, 1.0) / 1.3
+        highest = max(float(finite.max()) if finite.size else 3.0, SHARE_RATIO_BENCHMARK) * 1.3
+        top.set_ylim(lowest, highest)
+        ticks = [t for t in _RATIO_TICKS if lowest <= t <= highest]
+        top.set_yticks(ticks, [_ratio_label(t) for t in ticks])
+        top.minorticks_off()
+        top.set_ylabel("Positive : negative shares")
+        top.legend(loc="upper right", frameon=False)
+        top.set_title(f"{runs_phrase(timeseries).capitalize()}; a window with fewer than "
+                      f"{RATIO_MIN_SHARES} shares or no negative one has no ratio",
+                      loc="left", fontsize=11, color="#444444")
+        if not finite.size:
+            top.text(0.5, 0.5, f"Too few shares for a ratio (fewer than {RATIO_MIN_SHARES} in "
+                     f"every {window}-week window)", transform=top.transAxes, ha="center",
+                     va="center", fontsize=12, color="#444444")
+        for column, colour, label in (("positive_window", POSITIVE_COLOUR, "Positive"),
+                                      ("negative_window", NEGATIVE_COLOUR, "Negative")):
+            draw_band(bottom, band_by_week(table, column), colour, label, scale=1.0 / window)
+        bottom.set_ylim(bottom=0)
+        bottom.set_ylabel(f"Shares a week\n({window}-week mean)")
+        bottom.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}" if v >= 10 else f"{v:g}")
+        bottom.legend(loc="upper left", frameon=False, ncols=2)
+        _week_axis(bottom, timeseries)
+        verdict = (f"{overall:.1f} positive shares per negative one over the run"
+                   if np.isfinite(overall) else "no negative share in the run")
+        fig.suptitle(f"Word of mouth: {verdict} (field benchmark 3)", x=0.01, ha="left")
+        return _save(fig, path)
+
+
+# --- money --------------------------------------------------------------------------------------
+
+PROFIT_COLOUR = "#222222"  # profit is the bottom line: drawn in black, like "all adopters"
+REVENUE_COLOUR = POSITIVE_COLOUR
+COST_COLOUR = NEGATIVE_COLOUR
+
+
+def money(value: float) -> str:
+    """An amount for people to read: −1.25M, 150k, 950 (Unicode minus)."""
+    size = abs(value)
+    if size >= 1e6:
+        text = f"{size / 1e6:.3g}M"
+    elif size >= 1e3:
+        text = f"{size / 1e3:.3g}k"
+    else:
+        text = f"{size:.0f}"
+    return ("−" if value < 0 and text.strip("0.kM") else "") + text
+
+
+def cumulative_money(timeseries: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `timeseries` with `revenue`, `cost` and `profit` (revenue − cost) as running
+    totals over weeks within each replicate."""
+    table = timeseries.assign(profit=timeseries["revenue"] - timeseries["cost"])
+    return cumulative_by_replicate(table, ["revenue", "cost", "profit"])
+
+
+def payback_week(profit: pd.Series) -> int | None:
+    """The week from which cumulative profit `profit` (indexed by week) stays at or above 0:
+    the first week when it never dips below 0 again; None when it ends below 0."""
+    if profit.iloc[-1] < 0:
+        return None
+    negative = profit.index[profit.to_numpy() < 0]
+    return int(profit.index[0]) if len(negative) == 0 else int(negative[-1]) + 1
+
+
+def _money_axis(ax: Axes, label: str) -> None:
+    ax.set_ylabel(label)
+    ax.yaxis.set_major_formatter(lambda v, _: money(v))
+    ax.axhline(0.0, color="#444444", lw=1.2, zorder=1.5)
+
+
+def plot_cumulative_profit(timeseries: pd.DataFrame, path: str | Path) -> Path:
+    """Revenue, cost and profit to date, week by week (median and 5-95% band over replicates);
+    the title gives the final profit and when the run paid back."""
+    table = cumulative_money(timeseries)
+    with figure() as fig:
+        ax = fig.subplots()
+        for column, colour, label, lw in (("revenue", REVENUE_COLOUR, "Revenue to date", 2.0),
+                                          ("cost", COST_COLOUR, "Cost to date", 2.0),
+                                          ("profit", PROFIT_COLOUR, "Profit to date", 2.8)):
+            draw_band(ax, band_by_week(table, column), colour, label, lw=lw)
+        profit = band_by_week(table, "profit")["median"]
+        _money_axis(ax, "Money to date")
+        _week_axis(ax, timeseries)
+        payback = payback_week(profit)
+        if payback is None:
+            when = f"not paid back by week {profit.index[-1]}"
+        elif payback == profit.index[0]:
+            when = "in profit from the first week"
+        else:
+            when = f"paid back in week {payback}"
+            ax.axvline(payback, color="#444444", lw=1.0, ls=(0, (3, 3)))
+            ax.annotate(f"Paid back\nweek {payback}", (payback, 0.0), xytext=(8, -10),
+                        textcoords="offset points", ha="left", va="top", fontsize=11,
+                        color="#222222")
+        ax.legend(loc="upper left", frameon=False)
+        ax.set_title(f"{runs_phrase(timeseries).capitalize()}. Revenue: margin × paid "
+                     "purchases; cost: paid media, seeding, referral rewards, quality.",
+                     loc="left", fontsize=11, color="#444444")
+        fig.suptitle(f"Cumulative profit: {money(profit.iloc[-1])} after "
+                     f"{timeseries['week'].nunique()} weeks (median), {when}", x=0.01, ha="left")
+        return _save(fig, path)
+
+
+def plot_profit_by_scenario(timeseries: Mapping[str, pd.DataFrame], path: str | Path,
+                            colours: Sequence[str]) -> Path:
+    """Profit to date by week for each scenario (name -> timeseries, the reference first):
+    median and 5-95% band over replicates, in `colours` by order."""
+    names = list(timeseries)
+    first = timeseries[names[0]]
+    with figure() as fig:
+        ax = fig.subplots()
+        for index, name in enumerate(names):
+            band = band_by_week(cumulative_money(timeseries[name]), "profit")
+            label = f"{name}: {money(band['median'].iloc[-1])} at the end"
+            draw_band(ax, band, colours[index % len(colours)], label)
+        _money_axis(ax, "Profit to date")
+        _week_axis(ax, first)
+        ax.legend(loc="upper left", frameon=False)
+        ax.set_title(f"{runs_phrase(first).capitalize()}, same seeds in every scenario",
+                     loc="left", fontsize=11, color="#444444")
+        fig.suptitle("Cumulative profit by scenario, week by week", x=0.01, ha="left")
+        return _save(fig, path)
+
+
+# --- paired differences -------------------------------------------------------------------------
+
+_NO_DIFFERENCE_COLOUR = "#9A9A9A"
+
+
+def _number(value: float) -> str:
+    """An axis number: large ones as money() writes them, small ones short, Unicode minus."""
+    return money(value) if abs(value) >= 1e4 else f"{value:g}".replace("-", "−")
+
+
+class DifferencePanel(NamedTuple):
+    """One panel of `plot_kpi_differences`: the KPI, its panel title (with its unit), the factor
+    from the KPI's values to the axis (100 for fractions shown in points) and which way is better
+    (+1 higher, -1 lower, 0 neither)."""
+
+    kpi: str
+    title: str
+    scale: float
+    better: int
+
+
+def difference_colour(p05: float, p95: float, better: int) -> str:
+    """The colour of a paired difference with interval [p05, p95]: grey when the interval
+    includes 0 (or is undefined), green when it lies wholly on the better side, vermilion on the
+    worse side, and the neutral dark slate for KPIs with no better direction."""
+    if not (np.isfinite(p05) and np.isfinite(p95)) or p05 <= 0.0 <= p95:
+        return _NO_DIFFERENCE_COLOUR
+    if better == 0:
+        return _FLOW_COLOUR
+    return POSITIVE_COLOUR if better * p05 > 0 else NEGATIVE_COLOUR
+
+
+def plot_kpi_differences(differences: pd.DataFrame, path: str | Path, reference: str,
+                         panels: Sequence[DifferencePanel]) -> Path:
+    """One panel per KPI: each scenario's paired difference against `reference` (a row of a
+    `Comparison.differences` table: mean as a dot, 5-95% interval as a bar), a line at 0, and
+    colours by what the interval supports (`difference_colour`)."""
+    names = list(dict.fromkeys(differences["scenario"]))
+    rows = differences.set_index(["scenario", "kpi"])
+    columns = min(3, len(panels))
+    with figure() as fig:
+        axes = fig.subplots(-(-len(panels) // columns), columns, squeeze=False,
+                            sharey=True).ravel()
+        for ax, panel in zip(axes, panels, strict=False):
+            for index, name in enumerate(names):
+                mean, p05, p95 = (rows.loc[(name, panel.kpi), c] * panel.scale
+                                  for c in ("mean", "p05", "p95"))
+                y = len(names) - 1 - index
+                colour = difference_colour(p05, p95, panel.better)
+                ax.plot([p05, p95], [y, y], color=colour, lw=5, alpha=0.55,
+                        solid_capstyle="round")
+                ax.plot(mean, y, "o", color=colour, ms=9, markeredgecolor="white")
+            ax.axvline(0.0, color="#444444", lw=1.0)
+            ax.set_yticks(range(len(names)), list(reversed(names)))
+            ax.set_ylim(-0.7, len(names) - 0.3)
+            ax.grid(axis="y", visible=False)
+            ax.xaxis.set_major_locator(MaxNLocator(4, symmetric=False))
+            ax.xaxis.set_major_formatter(lambda v, _: _number(v))
+            direction = {1: "higher is better", -1: "lower is better", 0: ""}[panel.better]
+            ax.set_title(f"{panel.title}\n{direction}", loc="left", fontsize=12)
+            low, high = ax.get_xlim()  # keep 0 in view with some room on both sides
+            span = max(high, 0.0) - min(low, 0.0)
+            ax.set_xlim(min(low, 0.0) - 0.05 * span, max(high, 0.0) + 0.05 * span)
+        for ax in axes[len(panels):]:
+            ax.set_visible(False)
+        handles = [matplotlib.lines.Line2D([], [], color=c, lw=5, alpha=0.7, marker="o", ms=8)
+                   for c in (POSITIVE_COLOUR, NEGATIVE_COLOUR, _NO_DIFFERENCE_COLOUR)]
+        fig.legend(handles, ["Better", "Worse", "No detectable difference (interval includes 0)"],
+                   loc="outside lower center", ncols=3, frameon=False)
+        fig.suptitle(f"Each scenario minus {reference}, paired by seed: mean and 90% interval",
+                     x=0.01, ha="left")
+        return _save(fig, path)
+
+
 def write_run_figures(timeseries: pd.DataFrame, folder: str | Path) -> list[Path]:
     """Write a run's standard figures into `folder` (created if missing): `states.png`,
-    `adoption_by_source.png` and `circle_of_life.png`. Returns their paths."""
+    `adoption_by_source.png`, `circle_of_life.png`, `funnel.png`, `share_ratio.png` and
+    `cumulative_profit.png`. Returns their paths, in that order."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     return [
         plot_states(timeseries, folder / "states.png"),
         plot_adoption_by_source(timeseries, folder / "adoption_by_source.png"),
         plot_circle_of_life(timeseries, folder / "circle_of_life.png"),
+        plot_funnel(timeseries, folder / "funnel.png"),
+        plot_share_ratio(timeseries, folder / "share_ratio.png"),
+        plot_cumulative_profit(timeseries, folder / "cumulative_profit.png"),
     ]

@@ -46,6 +46,7 @@ from sim.parameters import (
     SharingParams,
     TopParams,
 )
+from sim.seeding import GREEDY_MAX_NODES
 
 _TOP_FIELDS: dict[str, Field] = {f.name: f for f in fields(TopParams)}
 _EVENT_FIELDS: dict[str, Field] = {f.name: f for f in fields(Event)}
@@ -699,6 +700,11 @@ def _complete_seed(values: dict[str, Any], prefix: str, customers: int | None) -
         if customers is not None and count > customers:
             raise _Invalid(f"{prefix}.count", f"must be at most the number of customers "
                                               f"({customers}), got {count}")
+        if (values["strategy"] == "greedy" and customers is not None
+                and customers > GREEDY_MAX_NODES):
+            raise _Invalid(f"{prefix}.strategy", f"greedy runs on graphs of at most "
+                                                 f"{GREEDY_MAX_NODES:,} customers, not "
+                                                 f"{customers:,}")
         return
     if values.get("strategy") is not None:
         raise _Invalid(f"{prefix}.strategy", "not used when 'nodes' lists the customers")

@@ -42,9 +42,13 @@ _LIVE_EDGE = 103  # is an edge live in a simulated cascade (keyed by its two end
 BETWEENNESS_EXACT_MAX = 2_000
 BETWEENNESS_PIVOTS = 128
 
-# Louvain (Blondel et al. 2008): at most this many sweeps of local moves per level, a guard
-# against slow creeping of tiny modularity gains on huge graphs.
-LOUVAIN_MAX_SWEEPS = 32
+# Louvain (Blondel et al. 2008): a level's sweeps of local moves stop once a sweep raises the
+# modularity by less than LOUVAIN_MIN_GAIN, or after LOUVAIN_MAX_SWEEPS sweeps. On graphs
+# without strong communities the first level otherwise creeps on, each sweep merging a few more
+# small groups: on a Barabasi-Albert graph of 10^5 customers, 32 sweeps took 4 times as long as
+# 8 for no better modularity (0.253 against 0.261), as the next levels finish the merging.
+LOUVAIN_MIN_GAIN = 1e-4
+LOUVAIN_MAX_SWEEPS = 8
 
 # Greedy: the independent cascade's spread is estimated over this many simulated cascades (live-
 # edge worlds, Kempe, Kleinberg & Tardos 2003), and greedy is refused above GREEDY_MAX_NODES
@@ -232,10 +236,11 @@ def rank_betweenness(graph: Graph, seed: int, scenario: Scenario | None = None) 
 
 
 @njit(cache=True)
-def _louvain_move(indptr, indices, weight, self_weight, order, max_sweeps):
+def _louvain_move(indptr, indices, weight, self_weight, order, min_gain, max_sweeps):
     """Louvain's first phase on one level: each node in `order` moves to the neighbouring
     community with the largest modularity gain (lowest community id on ties) if that beats
-    staying, sweeping until no node moves. Returns (community per node, whether any moved)."""
+    staying, sweeping until a sweep gains less than `min_gain` modularity, or no node moves, or
+    `max_sweeps`. Returns (community per node, whether any moved)."""
     n = indptr.size - 1
     k = self_weight.copy()  # weighted degree, self-loops included
     for i in range(n):
@@ -251,6 +256,7 @@ def _louvain_move(indptr, indices, weight, self_weight, order, max_sweeps):
         return community, moved
     for _ in range(max_sweeps):
         moves = 0
+        gained = 0.0  # the sweep's modularity gain, times m2 / 2
         for i in order:
             home = community[i]
             n_touched = 0
@@ -263,7 +269,8 @@ def _louvain_move(indptr, indices, weight, self_weight, order, max_sweeps):
             total[home] -= k[i]
             # Gain of joining c, up to a common factor: links to c - k_i * total_c / 2m.
             best = home
-            best_gain = links[home] - total[home] * k[i] / m2
+            stay_gain = links[home] - total[home] * k[i] / m2
+            best_gain = stay_gain
             margin = 1e-12 * k[i]  # a move must beat staying by more than rounding
             for t in range(n_touched):
                 c = touched[t]
@@ -280,11 +287,14 @@ def _louvain_move(indptr, indices, weight, self_weight, order, max_sweeps):
             if best != home:
                 community[i] = best
                 moves += 1
+                gained += best_gain - stay_gain
             for t in range(n_touched):
                 links[touched[t]] = 0.0
         if moves == 0:
             break
         moved = True
+        if 2.0 * gained / m2 < min_gain:
+            break
     return community, moved
 
 
@@ -379,7 +389,7 @@ def communities(graph: Graph, seed: int) -> np.ndarray:
     while True:
         order = _visiting_order(seed, level, indptr.size - 1)
         moved_to, moved = _louvain_move(indptr, indices, weight, self_weight, order,
-                                        LOUVAIN_MAX_SWEEPS)
+                                        LOUVAIN_MIN_GAIN, LOUVAIN_MAX_SWEEPS)
         if not moved:
             break
         _, compact = np.unique(moved_to, return_inverse=True)

@@ -53,9 +53,10 @@ def write(path: Path, text: str) -> Path:
 def network_scenario(folder: Path, n: int = 300, innovation: float = 0.5,
                      imitation: float = 4.0, replications: int = 8) -> Scenario:
     """A Bass-like scenario on an Erdos-Renyi edge list (mean degree 8) whose nodes are labelled
-    c0, c1, ... (so labels are not indices), 52 weeks."""
+    c0, c1, ... (so labels are not indices), 52 weeks. Every node is listed first as a
+    self-loop (which the loader drops, keeping the node), so isolated nodes exist too."""
     graph = erdos_renyi(n, 8.0, seed=3)
-    rows = ["source,target"]
+    rows = ["source,target"] + [f"c{i},c{i}" for i in range(n)]
     for i in range(n):
         rows += [f"c{i},c{j}" for j in graph.indices[graph.indptr[i]:graph.indptr[i + 1]]
                  if i < j]

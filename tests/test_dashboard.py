@@ -200,6 +200,9 @@ def test_dashboard_in_a_real_browser_steps_the_model(tmp_path):
                 page.get_by_text("Step: 3").wait_for(timeout=60_000)  # Mesa's own counter
                 assert shows_something_else(images.nth(1), states_before, timeout=60)
                 page.screenshot(path=str(tmp_path / "dashboard.png"))
+                # Reset rebuilds the model from the sliders' values (dotted-key parameters).
+                page.get_by_role("button", name="Reset").click()
+                page.get_by_text("Week 0 of 52").wait_for(timeout=60_000)
             finally:
                 browser.close()
     finally:

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 import sim.experiment as experiment_module
-from sim.experiment import Experiment, main_sweep, register, run_sweep
+from sim.experiment import Experiment, main_sweep, register, run_sweep, runs_of
 from sim.metrics import KPI_NAMES
 from sim.rng import replicate_seed
 from sim.runner import simulate
@@ -224,7 +224,7 @@ def test_runs_table_reads_with_pandas_and_the_manifest_records_the_sweep(referen
     assert manifest["package_version"] and manifest["experiment"] == str(path)
     resolved = Scenario.from_dict(tomllib.loads(manifest["base_scenario"]))
     assert resolved.stable_hash() == experiment.base.stable_hash()
-    assert sorted(run for part in manifest["parts"] for run in part["runs"]) == list(range(12))
+    assert sorted(run for part in manifest["parts"] for run in runs_of(part)) == list(range(12))
 
 
 def test_two_local_workers_give_identical_tables(reference, tmp_path):
@@ -279,7 +279,7 @@ def test_parts_are_written_every_k_runs_so_results_never_pile_up(reference, tmp_
     path, expected = reference
     result = run_sweep(path, tmp_path / "out", workers=1, part_runs=5)
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
-    assert [len(part["runs"]) for part in manifest["parts"]] == [5, 5, 2]
+    assert [part["runs"] for part in manifest["parts"]] == [[[0, 4]], [[5, 9]], [[10, 11]]]
     assert sorted(p.name for p in (tmp_path / "out" / "runs").iterdir()) == [
         "part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
     pd.testing.assert_frame_equal(result.runs, expected.runs)
@@ -336,7 +336,7 @@ def done_runs(folder: Path) -> list[int]:
         manifest = json.loads((folder / "manifest.json").read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return []
-    return [run for part in manifest["parts"] for run in part["runs"]]
+    return [run for part in manifest["parts"] for run in runs_of(part)]
 
 
 @pytest.mark.slow
@@ -428,3 +428,12 @@ def test_kpis_default_to_all(scenario_file, tmp_path):
     runs = run_sweep(path, tmp_path / "out", workers=1).runs
     assert list(runs.columns) == ["point", "replicate", "seed", "weeks", *KPI_NAMES]
     assert math.isfinite(runs["adopted_fraction"].iloc[0])
+
+
+def test_an_experiment_from_a_dict_equals_its_file(scenario_file):
+    path = experiment_file(scenario_file.parent, GRID)
+    from_file = Experiment.load(path)
+    from_dict = Experiment.from_dict(tomllib.loads('scenario = "small.toml"\n' + GRID),
+                                     base_dir=scenario_file.parent)
+    assert from_dict.points == from_file.points and from_dict.base == from_file.base
+    assert from_dict.fingerprint() == from_file.fingerprint()

@@ -310,7 +310,8 @@ def test_missing_required_event_key_points_at_the_event(tmp_path):
      "unknown key 'spnd'; did you mean 'spend'?"),
     ('kind = "seed"\nweek = 0', "events[0]", "a seed event needs 'count' or 'nodes'"),
     ('kind = "seed"\nweek = 0\ncount = 1\nstrategy = "hubs"', "events[0].strategy",
-     "must be one of 'random', 'degree', got 'hubs'"),
+     "must be one of 'random', 'degree', 'kcore', 'betweenness', 'community', 'greedy', "
+     "got 'hubs'"),
     ('kind = "referral"\nstart = 0\nend = 3', "events[0]",
      "a referral event needs 'reward' or 'boost'"),
     ('kind = "quality"\nstart = 0\nend = 3\nvalue = 1.5', "events[0].value",

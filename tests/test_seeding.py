@@ -12,11 +12,11 @@ import pytest
 
 from sim import seeding
 from sim.engine import Engine
-from sim.events import rank_by_degree
+from sim.events import RANKING_SEED_LABEL, rank_by_degree
 from sim.graph import Graph, barabasi_albert, complete_graph, watts_strogatz
 from sim.parameters import Event
-from sim.rng import replicate_seed
-from sim.scenario import Scenario
+from sim.rng import derived_seed, replicate_seed
+from sim.scenario import Scenario, ScenarioError
 from sim.seeding import (
     betweenness,
     communities,
@@ -31,6 +31,7 @@ from sim.stages import Source
 
 GRAPH_ONLY = {"kcore": rank_kcore, "betweenness": rank_betweenness,
               "community": rank_community}
+EVERY = {**GRAPH_ONLY, "greedy": seeding.rank_greedy}
 
 
 def graph_of(n: int, edges: list[tuple[int, int]], directed: bool = False) -> Graph:
@@ -160,6 +161,13 @@ def test_greedy_reads_its_probability_and_picks_from_the_scenario():
     assert seeding.greedy_picks(SimpleNamespace(events=events)) == 5
 
 
+def test_greedy_on_too_large_a_network_is_a_validation_error():
+    with pytest.raises(ScenarioError, match="events\\[0\\].strategy: greedy runs on graphs"):
+        Scenario.from_dict({"network": {"n": seeding.GREEDY_MAX_NODES + 1},
+                            "events": [{"kind": "seed", "week": 0, "count": 1,
+                                        "strategy": "greedy"}]})
+
+
 def test_every_strategy_ranks_the_complete_graph_by_id():
     g = complete_graph(6)
     for rank in GRAPH_ONLY.values():
@@ -210,7 +218,7 @@ def test_rankings_are_deterministic_permutations(name):
     assert np.array_equal(np.sort(first), np.arange(g.n))
 
 
-@pytest.mark.parametrize("name", list(GRAPH_ONLY))
+@pytest.mark.parametrize("name", list(EVERY))
 def test_seed_event_takes_the_top_of_the_ranking(tmp_path, name):
     path = tmp_path / "seeded.toml"
     path.write_text(f"""
@@ -232,6 +240,8 @@ strategy = "{name}"
     seed = replicate_seed(scenario.seed, 0)
     engine = Engine(scenario, seed).run()
     seeded = np.flatnonzero(engine.customers.source == int(Source.SEED))
-    # Nobody had bought at week 0, so the seeds are the top 5 of the ranking.
-    expected = GRAPH_ONLY[name](engine.graph, seed)[:5]
+    # Nobody had bought at week 0, so the seeds are the top 5 of the ranking, which is seeded
+    # from the scenario seed (shared by every replicate), not from the replicate's run seed.
+    ranking_seed = derived_seed(scenario.seed, RANKING_SEED_LABEL)
+    expected = EVERY[name](engine.graph, ranking_seed, scenario)[:5]
     assert sorted(seeded.tolist()) == sorted(expected.tolist())

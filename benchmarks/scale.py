@@ -1,0 +1,397 @@
+"""How womsim scales (issue 3): graph build, simulation speed, memory and compile time.
+
+    python benchmarks/scale.py                    # 10^4, 10^5, 10^6 customers; BA and WS
+    python benchmarks/scale.py --huge             # and 10^7
+    python benchmarks/scale.py --sizes 100000 --kinds watts_strogatz --repeat 3
+
+For each graph kind (barabasi_albert at mean degree 8, watts_strogatz at mean degree 10) and
+size n it reports, from a fresh subprocess per size so that peak memory does not mix: the native
+graph build time, the time of one run of the baseline dynamics (`Scenario.default()` with the
+network replaced, 156 weeks, `sim.engine.Engine`) per simulated week and in customer-weeks per
+second, peak resident memory, and (from sim.graph_cache.CACHE_MIN_NODES nodes on) the time to
+store the graph in the graph cache and to load it back memory-mapped. Then the compile time of the kernels, cold (an empty NUMBA_CACHE_DIR) and
+warm (the same folder again), and `womsim run scenarios/baseline.toml` end to end, warm, with a
+split of where its time goes. Times are the best of --repeat; the 1-minute load average is
+printed next to every figure, since the machine may be shared.
+
+Memory: `peak` is ru_maxrss of the subprocess; `B/cust` is (peak - the peak of an interpreter
+that only imported sim) / n. On Linux the peak is also reset between phases (by writing 5 to
+/proc/self/clear_refs), which splits it into the build's and the run's: `run B/cust` is the run
+phase's peak over the process's resident memory just before the graph was built (compiled code
+loaded), i.e. the graph plus the customer and market arrays.
+
+Tables go to stdout, everything to JSON (--json, default benchmarks/results/scale.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from common import RESULTS, load, machine, table, write_json
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_JSON = RESULTS / "scale.json"
+DEFAULT_SIZES = (10**4, 10**5, 10**6)
+HUGE = 10**7
+MEAN_DEGREE = {"barabasi_albert": 8.0, "watts_strogatz": 10.0}  # the issue's two graphs
+WEEKS = 156
+TINY = 1_000  # customers in the scenario that compiles and warms the kernels
+TINY_WEEKS = 4
+MB = 1024 * 1024
+
+
+# --------------------------------------------------------------------------------------------
+# Measurements (each runs in a subprocess of its own; see `child`)
+# --------------------------------------------------------------------------------------------
+
+
+def scenario_for(kind: str, n: int, weeks: int = WEEKS):
+    """The baseline dynamics (Scenario.default()) on the issue's graph of `kind` with n nodes."""
+    from sim.scenario import Scenario
+
+    return Scenario.default().with_overrides({
+        "network.kind": kind, "network.n": n, "network.mean_degree": MEAN_DEGREE[kind],
+        "weeks": weeks})
+
+
+def peak_rss() -> int:
+    """This process's peak resident memory in bytes (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def current_rss() -> int:
+    """This process's resident memory now, in bytes (Linux; else the peak)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return peak_rss()
+
+
+def reset_peak_rss() -> bool:
+    """Reset the peak that ru_maxrss reports to the current resident memory (Linux 4.0+);
+    False where that is not possible (then peaks accumulate)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def best_time(action: Callable[[], object], repeat: int) -> tuple[float, list[float], object]:
+    """The shortest of `repeat` timings of action(), all timings, and the last result."""
+    times, result = [], None
+    for _ in range(repeat):
+        result = None  # let the previous result go before the next is made
+        start = time.perf_counter()
+        result = action()
+        times.append(time.perf_counter() - start)
+    return min(times), times, result
+
+
+def measure_import() -> dict:
+    """Peak memory of an interpreter that only imported sim."""
+    start = time.perf_counter()
+    import sim  # noqa: F401
+
+    return {"import_s": time.perf_counter() - start, "peak_rss": peak_rss(), "load": load()}
+
+
+def measure_size(kind: str, n: int, repeat: int, weeks: int) -> dict:
+    """Build, run and cache one graph size (see the module docstring)."""
+    from sim.engine import Engine, graph_seed
+    from sim.graph import build_graph
+    from sim.graph_cache import cached_graph, graph_key
+    from sim.rng import replicate_seed
+
+    scenario = scenario_for(kind, n, weeks)
+    tiny = scenario_for(kind, TINY, TINY_WEEKS)
+    Engine(tiny, 1).run()  # loads the compiled generator and kernel from numba's cache
+    seed = graph_seed(scenario)
+    run_seed = replicate_seed(scenario.seed, 0)
+    phases = {"warm_peak": peak_rss()}
+    split = reset_peak_rss()
+    ready = current_rss()
+    load_before = load()
+    build_s, build_times, graph = best_time(
+        lambda: build_graph(scenario.network, seed), repeat)
+    phases["build_peak"] = peak_rss()
+    split = split and reset_peak_rss()
+    run_s, run_times, engine = best_time(
+        lambda: Engine(scenario, run_seed, graph).run(), repeat)
+    phases["run_peak"] = peak_rss()
+    adopted = engine.kpis()["adopted_fraction"]
+    del engine
+    cache = {"cached": graph_key(scenario.network, seed) is not None}
+    if cache["cached"]:
+        with tempfile.TemporaryDirectory(prefix="womsim-scale-") as folder:
+            start = time.perf_counter()
+            cached_graph(scenario.network, seed, folder=Path(folder))  # a miss: build and store
+            cache["cache_store_s"] = max(time.perf_counter() - start - build_s, 0.0)
+            cache["cache_load_s"], _, _ = best_time(
+                lambda: cached_graph(scenario.network, seed, folder=Path(folder)), repeat)
+    return {
+        "kind": kind, "n": n, "mean_degree": MEAN_DEGREE[kind], "weeks": weeks,
+        "csr_entries": int(graph.n_edges), "weighted": graph.weight is not None,
+        "build_s": build_s, "build_times": build_times,
+        "run_s": run_s, "run_times": run_times, "week_ms": 1e3 * run_s / weeks,
+        "customer_weeks_per_s": n * weeks / run_s, "adopted_fraction": adopted,
+        **cache,
+        "ready_rss": ready, "peak_split": split, **phases,
+        "peak_rss": max(phases.values()),
+        "load_before": load_before, "load_after": load(),
+    }
+
+
+def measure_compile() -> dict:
+    """Time the first graph build, the first Engine.run() of a tiny scenario, and the first run
+    on a read-only graph (the graph cache's memory maps compile a variant of their own), each
+    against the numba cache in NUMBA_CACHE_DIR; then the same again in this process."""
+    load_before = load()
+    start = time.perf_counter()
+    from sim.engine import Engine, graph_seed
+    from sim.graph import Graph, build_graph
+
+    import_s = time.perf_counter() - start
+    scenario = scenario_for("watts_strogatz", TINY, TINY_WEEKS)
+
+    def read_only(graph: Graph) -> Graph:
+        arrays = []
+        for array in (graph.indptr, graph.indices, graph.weight):
+            if array is not None:
+                array = array.copy()
+                array.setflags(write=False)
+            arrays.append(array)
+        return Graph(graph.n, *arrays)
+
+    def phases() -> dict[str, float]:
+        out = {}
+        start = time.perf_counter()
+        graph = build_graph(scenario.network, graph_seed(scenario))
+        out["graph_build_s"] = time.perf_counter() - start
+        start = time.perf_counter()
+        Engine(scenario, 1, graph).run()
+        out["engine_run_s"] = time.perf_counter() - start
+        start = time.perf_counter()
+        Engine(scenario, 1, read_only(graph)).run()
+        out["read_only_run_s"] = time.perf_counter() - start
+        return out
+
+    first = phases()
+    again = phases()
+    return {"import_s": import_s, "first": first, "again": again,
+            "load_before": load_before, "load_after": load()}
+
+
+def measure_cli_phases(scenario_path: str) -> dict:
+    """Where `womsim run` spends its time, in one process: importing sim.cli, simulate(), and
+    writing the run folder (tables, then figures)."""
+    load_before = load()
+    start = time.perf_counter()
+    import sim.cli  # noqa: F401
+    from sim.runner import simulate
+    from sim.scenario import Scenario
+
+    import_s = time.perf_counter() - start
+    start = time.perf_counter()
+    result = simulate(Scenario.load(scenario_path))
+    simulate_s = time.perf_counter() - start
+    with tempfile.TemporaryDirectory(prefix="womsim-scale-") as folder:
+        start = time.perf_counter()
+        result.write(Path(folder) / "tables", figures=False)
+        tables_s = time.perf_counter() - start
+        start = time.perf_counter()
+        result.write(Path(folder) / "all")
+        write_s = time.perf_counter() - start
+    return {"import_s": import_s, "simulate_s": simulate_s, "write_tables_s": tables_s,
+            "write_with_figures_s": write_s, "load_before": load_before, "load_after": load()}
+
+
+CHILD_TASKS: dict[str, Callable[..., dict]] = {
+    "import": measure_import, "size": measure_size, "compile": measure_compile,
+    "cli_phases": measure_cli_phases,
+}
+
+
+def child(spec: str) -> int:
+    """Subprocess entry: run one measurement and print its result as the last line (JSON)."""
+    task = json.loads(spec)
+    print(json.dumps(CHILD_TASKS[task.pop("task")](**task)))
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# The parent: one subprocess per measurement
+# --------------------------------------------------------------------------------------------
+
+
+def in_subprocess(task: str, env: dict[str, str] | None = None, **arguments) -> dict:
+    """Run CHILD_TASKS[task](**arguments) in a fresh interpreter and return its result."""
+    spec = json.dumps({"task": task, **arguments})
+    done = subprocess.run([sys.executable, __file__, "--child", spec], cwd=REPO, env=env,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"benchmark subprocess {task} {arguments} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def womsim_command() -> list[str]:
+    """The `womsim` console script beside this interpreter, else the CLI through -c."""
+    script = Path(sys.executable).with_name("womsim")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "import sys; from sim.cli import main; sys.exit(main())"]
+
+
+def time_womsim_run(scenario: str, runs: int = 2) -> dict:
+    """`womsim run SCENARIO --out TMP` end to end, `runs` times in a row (the first warms the
+    page cache and numba's cache; the last is the warm figure)."""
+    times, loads = [], []
+    with tempfile.TemporaryDirectory(prefix="womsim-scale-") as folder:
+        for index in range(runs):
+            loads.append(load())
+            start = time.perf_counter()
+            done = subprocess.run(womsim_command() + ["run", scenario, "--out",
+                                                      str(Path(folder) / f"run{index}")],
+                                  cwd=REPO, capture_output=True, text=True)
+            times.append(time.perf_counter() - start)
+            if done.returncode != 0:
+                raise RuntimeError(f"womsim run failed:\n{done.stderr}")
+    return {"scenario": scenario, "times": times, "warm_s": times[-1], "load_before": loads,
+            "load_after": load()}
+
+
+def measure_compile_cold_and_warm() -> dict:
+    """The compile subprocess twice against one new, empty NUMBA_CACHE_DIR."""
+    folder = tempfile.mkdtemp(prefix="womsim-numba-")
+    try:
+        env = dict(os.environ, NUMBA_CACHE_DIR=folder)
+        return {"cold": in_subprocess("compile", env=env),
+                "warm": in_subprocess("compile", env=env)}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Output
+# --------------------------------------------------------------------------------------------
+
+
+def size_tables(rows: list[dict], baseline_rss: int) -> str:
+    """The speed table and the memory table of the per-size measurements."""
+    speed = [[r["kind"], f"{r['n']:,}", f"{r['csr_entries']:,}", f"{r['build_s']:.3f}",
+              f"{r['run_s']:.2f}", f"{r['week_ms']:.2f}",
+              f"{r['customer_weeks_per_s'] / 1e6:.1f}", f"{r['adopted_fraction']:.1%}",
+              f"{r['load_before']:.1f}"] for r in rows]
+    memory = [[r["kind"], f"{r['n']:,}", f"{r['peak_rss'] / MB:.0f}",
+               f"{(r['peak_rss'] - baseline_rss) / r['n']:.0f}",
+               f"{r['build_peak'] / MB:.0f}", f"{r['run_peak'] / MB:.0f}",
+               f"{(r['run_peak'] - r['ready_rss']) / r['n']:.0f}",
+               f"{r['cache_store_s']:.3f}" if r["cached"] else "-",
+               f"{1e3 * r['cache_load_s']:.2f}" if r["cached"] else "-",
+               f"{r['load_after']:.1f}"] for r in rows]
+    return "\n\n".join([
+        table(["graph", "n", "CSR entries", "build s", "run s", "ms/week", "M cust-weeks/s",
+               "adopted", "load"], speed),
+        table(["graph", "n", "peak MB", "B/cust", "build peak MB", "run peak MB",
+               "run B/cust", "cache store s", "cache load ms", "load"], memory),
+    ])
+
+
+def compile_table(result: dict) -> str:
+    """Cold and warm compile times, by phase."""
+    names = {"graph_build_s": "first graph build", "engine_run_s": "first Engine.run()",
+             "read_only_run_s": "first run, read-only graph"}
+    rows = [["import sim", f"{result['cold']['import_s']:.2f}",
+             f"{result['warm']['import_s']:.2f}", ""]]
+    for key, name in names.items():
+        rows.append([name, f"{result['cold']['first'][key]:.2f}",
+                     f"{result['warm']['first'][key]:.2f}",
+                     f"{result['warm']['again'][key]:.3f}"])
+    loads = f"{result['cold']['load_before']:.1f} / {result['warm']['load_before']:.1f}"
+    return table(["tiny scenario (1,000 customers, 4 weeks)", "cold s", "warm s",
+                  "in-process again s"], rows) + f"\nload (cold / warm): {loads}"
+
+
+def cli_table(end_to_end: dict, phases: dict) -> str:
+    """`womsim run` end to end and its phases."""
+    rows = [["end to end, first", f"{end_to_end['times'][0]:.2f}",
+             f"{end_to_end['load_before'][0]:.1f}"],
+            ["end to end, warm", f"{end_to_end['warm_s']:.2f}",
+             f"{end_to_end['load_before'][-1]:.1f}"],
+            ["  import sim.cli", f"{phases['import_s']:.2f}", f"{phases['load_before']:.1f}"],
+            ["  simulate()", f"{phases['simulate_s']:.2f}", ""],
+            ["  write tables", f"{phases['write_tables_s']:.2f}", ""],
+            ["  write tables + figures", f"{phases['write_with_figures_s']:.2f}",
+             f"{phases['load_after']:.1f}"]]
+    return table([f"womsim run {end_to_end['scenario']}", "s", "load"], rows)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=lambda s: [int(float(x)) for x in s.split(",")],
+                        default=list(DEFAULT_SIZES), help="comma-separated customer counts")
+    parser.add_argument("--huge", action="store_true", help=f"also n = {HUGE:,}")
+    parser.add_argument("--kinds", type=lambda s: s.split(","), default=list(MEAN_DEGREE),
+                        help="comma-separated graph kinds (barabasi_albert, watts_strogatz)")
+    parser.add_argument("--repeat", type=int, default=1, help="timings per figure (best kept)")
+    parser.add_argument("--weeks", type=int, default=WEEKS, help="simulated weeks per run")
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="JSON output file")
+    parser.add_argument("--no-compile", action="store_true", help="skip the compile timings")
+    parser.add_argument("--no-cli", action="store_true", help="skip timing `womsim run`")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    unknown = set(args.kinds) - set(MEAN_DEGREE)
+    if unknown:
+        parser.error(f"--kinds: unknown {sorted(unknown)}; choose from {list(MEAN_DEGREE)}")
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark, print its tables and write its JSON."""
+    args = parse_args(argv)
+    if args.child:
+        return child(args.child)
+    sizes = sorted(set(args.sizes) | ({HUGE} if args.huge else set()))
+    results: dict = {"benchmark": "scale", "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                     "machine": machine(), "weeks": args.weeks, "repeat": args.repeat}
+    results["import_only"] = in_subprocess("import")
+    baseline = results["import_only"]["peak_rss"]
+    print(f"interpreter that only imported sim: peak {baseline / MB:.0f} MB "
+          f"(load {results['import_only']['load']:.1f})", flush=True)
+    rows = []
+    for kind in args.kinds:
+        for n in sizes:
+            rows.append(in_subprocess("size", kind=kind, n=n, repeat=args.repeat,
+                                      weeks=args.weeks))
+            print(f"  {kind} {n:,}: run {rows[-1]['run_s']:.2f} s", flush=True)
+    results["sizes"] = rows
+    print("\n" + size_tables(rows, baseline), flush=True)
+    if not args.no_compile:
+        results["compile"] = measure_compile_cold_and_warm()
+        print("\n" + compile_table(results["compile"]), flush=True)
+    if not args.no_cli:
+        scenario = "scenarios/baseline.toml"
+        results["womsim_run"] = time_womsim_run(scenario)
+        results["womsim_run_phases"] = in_subprocess("cli_phases", scenario_path=scenario)
+        print("\n" + cli_table(results["womsim_run"], results["womsim_run_phases"]))
+    write_json(args.json, results)
+    print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
