@@ -9,10 +9,11 @@ size n it reports, from a fresh subprocess per size so that peak memory does not
 graph build time, the time of one run of the baseline dynamics (`Scenario.default()` with the
 network replaced, 156 weeks, `sim.engine.Engine`) per simulated week and in customer-weeks per
 second, peak resident memory, and (from sim.graph_cache.CACHE_MIN_NODES nodes on) the time to
-store the graph in the graph cache and to load it back memory-mapped. Then the compile time of the kernels, cold (an empty NUMBA_CACHE_DIR) and
-warm (the same folder again), and `womsim run scenarios/baseline.toml` end to end, warm, with a
-split of where its time goes. Times are the best of --repeat; the 1-minute load average is
-printed next to every figure, since the machine may be shared.
+store the graph in the graph cache and to load it back memory-mapped. Then the compile time of
+the kernels, cold (an empty NUMBA_CACHE_DIR) and warm (the same folder again), and `womsim run
+scenarios/baseline.toml` end to end, warm, with a split of where its time goes. Times are the
+best of --repeat, as wall time and as CPU time (which other processes on a shared machine barely
+move); the 1-minute load average is printed next to every figure.
 
 Memory: `peak` is ru_maxrss of the subprocess; `B/cust` is (peak - the peak of an interpreter
 that only imported sim) / n. On Linux the peak is also reset between phases (by writing 5 to
@@ -89,15 +90,17 @@ def reset_peak_rss() -> bool:
         return False
 
 
-def best_time(action: Callable[[], object], repeat: int) -> tuple[float, list[float], object]:
-    """The shortest of `repeat` timings of action(), all timings, and the last result."""
+def best_time(action: Callable[[], object], repeat: int) -> tuple[float, float, list, object]:
+    """The shortest wall time and the shortest CPU time of this process over `repeat` calls of
+    action(), every (wall, cpu) pair, and the last result. CPU time barely moves with the load
+    other processes put on the machine; wall time does."""
     times, result = [], None
     for _ in range(repeat):
         result = None  # let the previous result go before the next is made
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         result = action()
-        times.append(time.perf_counter() - start)
-    return min(times), times, result
+        times.append((time.perf_counter() - wall, time.process_time() - cpu))
+    return min(w for w, _ in times), min(c for _, c in times), times, result
 
 
 def measure_import() -> dict:
@@ -124,11 +127,11 @@ def measure_size(kind: str, n: int, repeat: int, weeks: int) -> dict:
     split = reset_peak_rss()
     ready = current_rss()
     load_before = load()
-    build_s, build_times, graph = best_time(
+    build_s, build_cpu_s, build_times, graph = best_time(
         lambda: build_graph(scenario.network, seed), repeat)
     phases["build_peak"] = peak_rss()
     split = split and reset_peak_rss()
-    run_s, run_times, engine = best_time(
+    run_s, run_cpu_s, run_times, engine = best_time(
         lambda: Engine(scenario, run_seed, graph).run(), repeat)
     phases["run_peak"] = peak_rss()
     adopted = engine.kpis()["adopted_fraction"]
@@ -139,13 +142,14 @@ def measure_size(kind: str, n: int, repeat: int, weeks: int) -> dict:
             start = time.perf_counter()
             cached_graph(scenario.network, seed, folder=Path(folder))  # a miss: build and store
             cache["cache_store_s"] = max(time.perf_counter() - start - build_s, 0.0)
-            cache["cache_load_s"], _, _ = best_time(
+            cache["cache_load_s"], _, _, _ = best_time(
                 lambda: cached_graph(scenario.network, seed, folder=Path(folder)), repeat)
     return {
         "kind": kind, "n": n, "mean_degree": MEAN_DEGREE[kind], "weeks": weeks,
         "csr_entries": int(graph.n_edges), "weighted": graph.weight is not None,
-        "build_s": build_s, "build_times": build_times,
-        "run_s": run_s, "run_times": run_times, "week_ms": 1e3 * run_s / weeks,
+        "build_s": build_s, "build_cpu_s": build_cpu_s, "build_times": build_times,
+        "run_s": run_s, "run_cpu_s": run_cpu_s, "run_times": run_times,
+        "week_ms": 1e3 * run_s / weeks,
         "customer_weeks_per_s": n * weeks / run_s, "adopted_fraction": adopted,
         **cache,
         "ready_rss": ready, "peak_split": split, **phases,
@@ -194,28 +198,38 @@ def measure_compile() -> dict:
             "load_before": load_before, "load_after": load()}
 
 
+def cpu_seconds() -> float:
+    """CPU time so far of this process and of the children it has waited for (worker
+    processes included)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 def measure_cli_phases(scenario_path: str) -> dict:
     """Where `womsim run` spends its time, in one process: importing sim.cli, simulate(), and
-    writing the run folder (tables, then figures)."""
+    writing the run folder (tables only, then with figures); (wall, CPU) seconds each."""
     load_before = load()
-    start = time.perf_counter()
-    import sim.cli  # noqa: F401
-    from sim.runner import simulate
-    from sim.scenario import Scenario
+    phases = {}
 
-    import_s = time.perf_counter() - start
-    start = time.perf_counter()
-    result = simulate(Scenario.load(scenario_path))
-    simulate_s = time.perf_counter() - start
+    def timed(name: str, action: Callable[[], object]) -> object:
+        wall, cpu = time.perf_counter(), cpu_seconds()
+        result = action()
+        phases[name] = (time.perf_counter() - wall, cpu_seconds() - cpu)
+        return result
+
+    def imports():
+        import sim.cli  # noqa: F401
+        from sim.runner import simulate
+        from sim.scenario import Scenario
+
+        return simulate, Scenario
+
+    simulate, scenario = timed("import sim.cli", imports)
+    result = timed("simulate()", lambda: simulate(scenario.load(scenario_path)))
     with tempfile.TemporaryDirectory(prefix="womsim-scale-") as folder:
-        start = time.perf_counter()
-        result.write(Path(folder) / "tables", figures=False)
-        tables_s = time.perf_counter() - start
-        start = time.perf_counter()
-        result.write(Path(folder) / "all")
-        write_s = time.perf_counter() - start
-    return {"import_s": import_s, "simulate_s": simulate_s, "write_tables_s": tables_s,
-            "write_with_figures_s": write_s, "load_before": load_before, "load_after": load()}
+        timed("write tables", lambda: result.write(Path(folder) / "tables", figures=False))
+        timed("write tables + figures", lambda: result.write(Path(folder) / "all"))
+    return {"phases": phases, "load_before": load_before, "load_after": load()}
 
 
 CHILD_TASKS: dict[str, Callable[..., dict]] = {
@@ -256,19 +270,24 @@ def womsim_command() -> list[str]:
 
 def time_womsim_run(scenario: str, runs: int = 2) -> dict:
     """`womsim run SCENARIO --out TMP` end to end, `runs` times in a row (the first warms the
-    page cache and numba's cache; the last is the warm figure)."""
-    times, loads = [], []
+    page cache and numba's cache; the last is the warm figure): wall time, and CPU time of the
+    command and its worker processes."""
+    times, cpu_times, loads = [], [], []
     with tempfile.TemporaryDirectory(prefix="womsim-scale-") as folder:
         for index in range(runs):
             loads.append(load())
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
             done = subprocess.run(womsim_command() + ["run", scenario, "--out",
                                                       str(Path(folder) / f"run{index}")],
                                   cwd=REPO, capture_output=True, text=True)
             times.append(time.perf_counter() - start)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu_times.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
             if done.returncode != 0:
                 raise RuntimeError(f"womsim run failed:\n{done.stderr}")
-    return {"scenario": scenario, "times": times, "warm_s": times[-1], "load_before": loads,
+    return {"scenario": scenario, "times": times, "cpu_times": cpu_times, "warm_s": times[-1],
+            "load_before": loads,
             "load_after": load()}
 
 
@@ -291,7 +310,8 @@ def measure_compile_cold_and_warm() -> dict:
 def size_tables(rows: list[dict], baseline_rss: int) -> str:
     """The speed table and the memory table of the per-size measurements."""
     speed = [[r["kind"], f"{r['n']:,}", f"{r['csr_entries']:,}", f"{r['build_s']:.3f}",
-              f"{r['run_s']:.2f}", f"{r['week_ms']:.2f}",
+              f"{r['build_cpu_s']:.3f}", f"{r['run_s']:.2f}", f"{r['run_cpu_s']:.2f}",
+              f"{r['week_ms']:.2f}",
               f"{r['customer_weeks_per_s'] / 1e6:.1f}", f"{r['adopted_fraction']:.1%}",
               f"{r['load_before']:.1f}"] for r in rows]
     memory = [[r["kind"], f"{r['n']:,}", f"{r['peak_rss'] / MB:.0f}",
@@ -302,7 +322,8 @@ def size_tables(rows: list[dict], baseline_rss: int) -> str:
                f"{1e3 * r['cache_load_s']:.2f}" if r["cached"] else "-",
                f"{r['load_after']:.1f}"] for r in rows]
     return "\n\n".join([
-        table(["graph", "n", "CSR entries", "build s", "run s", "ms/week", "M cust-weeks/s",
+        table(["graph", "n", "CSR entries", "build s", "build cpu s", "run s", "run cpu s",
+               "ms/week", "M cust-weeks/s",
                "adopted", "load"], speed),
         table(["graph", "n", "peak MB", "B/cust", "build peak MB", "run peak MB",
                "run B/cust", "cache store s", "cache load ms", "load"], memory),
@@ -325,17 +346,15 @@ def compile_table(result: dict) -> str:
 
 
 def cli_table(end_to_end: dict, phases: dict) -> str:
-    """`womsim run` end to end and its phases."""
-    rows = [["end to end, first", f"{end_to_end['times'][0]:.2f}",
-             f"{end_to_end['load_before'][0]:.1f}"],
-            ["end to end, warm", f"{end_to_end['warm_s']:.2f}",
-             f"{end_to_end['load_before'][-1]:.1f}"],
-            ["  import sim.cli", f"{phases['import_s']:.2f}", f"{phases['load_before']:.1f}"],
-            ["  simulate()", f"{phases['simulate_s']:.2f}", ""],
-            ["  write tables", f"{phases['write_tables_s']:.2f}", ""],
-            ["  write tables + figures", f"{phases['write_with_figures_s']:.2f}",
-             f"{phases['load_after']:.1f}"]]
-    return table([f"womsim run {end_to_end['scenario']}", "s", "load"], rows)
+    """`womsim run` end to end and its phases (wall and CPU seconds)."""
+    rows = [[f"end to end, {'warm' if i else 'first'}", f"{wall:.2f}", f"{cpu:.2f}",
+             f"{end_to_end['load_before'][i]:.1f}"]
+            for i, (wall, cpu) in enumerate(zip(end_to_end["times"], end_to_end["cpu_times"],
+                                                strict=True))]
+    rows += [[f"  {name}", f"{wall:.2f}", f"{cpu:.2f}", ""]
+             for name, (wall, cpu) in phases["phases"].items()]
+    rows[-1][-1] = f"{phases['load_after']:.1f}"
+    return table([f"womsim run {end_to_end['scenario']}", "wall s", "cpu s", "load"], rows)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -19,8 +19,10 @@ observed time T weeks it is interpolated linearly between w = floor(T) and w = c
 The fit minimises the RMSE, in percentage points of the population (all customers for aggregate
 data, the customers listed for per-customer data), between the observed cumulative adoption and
 the mean over replicates of the simulated one at the observed times. Every candidate runs with the
-same replicate seeds (common random numbers), so the objective changes smoothly with the
-parameters rather than jumping with the noise. The search is scipy's: a coarse grid
+same replicate seeds (common random numbers), so two candidates differ by what their parameters
+change, not by fresh noise, and the objective is smooth at the scale of the search (at a much
+finer scale it is still piecewise constant, each run being a discrete process: hence a
+derivative-free search stopping at 0.5% of each range). The search is scipy's: a coarse grid
 (`scipy.optimize.brute`) over the bounds, then bounded Nelder-Mead from its best point, both in
 coordinates scaled to [0, 1] per key. The uncertainty interval comes from refits (Nelder-Mead
 from the fit) over bootstrap resamples of the replicate set: it is the Monte-Carlo uncertainty of
@@ -71,7 +73,7 @@ OUTPUT_FILES = ("fitted.toml", "summary.json", "curve.csv", "calibration.png")
 DEFAULT_REFITS = 5
 BOOTSTRAP_SEED_LABEL = 7  # rng.derived_seed label of the replicate resampling
 # Grid points per key of the first stage (cell midpoints of the unit interval): 5 per key for one
-# or two keys (25 runs of the replicate set), 3 per key beyond, so the grid stays affordable.
+# or two keys (25 evaluations for two), 3 per key beyond, so the grid stays affordable.
 _GRID_FINE, _GRID_COARSE = 5, 3
 # Nelder-Mead, in unit coordinates: a first simplex of 10% of each range (5% for refits, which
 # start at the fit), stopping when the simplex is 0.5% of the ranges wide and the RMSE across it
@@ -617,9 +619,9 @@ def calibrate(
     if not keys:
         raise ScenarioError("nothing to fit: give at least one --fit KEY")
     if len({k.key for k in keys}) != len(keys):
-        raise ScenarioError("a key is given to --fit twice")
+        raise ScenarioError("each key can be given to --fit once", key="fit")
     if refits < 0:
-        raise ScenarioError(f"refits must be >= 0, got {refits}")
+        raise ScenarioError(f"must be >= 0, got {refits}", key="refits")
     graph = build_scenario_graph(scenario)
     observed = load_data(data, scenario, graph)
     if observed.times.size < max(2, len(keys)):
@@ -636,10 +638,12 @@ def calibrate(
     low = np.array([k.low for k in keys])
     span = np.array([k.high - k.low for k in keys])
 
+    def to_values(unit_x: np.ndarray) -> np.ndarray:
+        return low + np.clip(np.atleast_1d(unit_x), 0.0, 1.0) * span
+
     def objective(unit_x: np.ndarray, replicates: Sequence[int]) -> float:
         simulator.evaluations += 1
-        values = low + np.clip(np.atleast_1d(unit_x), 0.0, 1.0) * span
-        simulated = _percent_at(simulator.counts(values, replicates), observed.weeks,
+        simulated = _percent_at(simulator.counts(to_values(unit_x), replicates), observed.weeks,
                                 observed.population)
         return _rmse(simulated.mean(axis=0), observed.percent)
 
@@ -654,13 +658,13 @@ def calibrate(
                                   _MAXFEV_PER_KEY // 2)
             refit_x.append(result.x)
             refit_rmse.append(float(result.fun))
-        values = low + np.clip(best, 0.0, 1.0) * span
+        values = to_values(best)
         counts = simulator.counts(values, everyone)
     finally:
         simulator.close()
 
     fitted_values = {k.key: float(v) for k, v in zip(keys, values, strict=True)}
-    refit_values = [{k.key: float(v) for k, v in zip(keys, low + x * span, strict=True)}
+    refit_values = [{k.key: float(v) for k, v in zip(keys, to_values(x), strict=True)}
                     for x in refit_x]
     fitted = simulator.candidate(values).with_overrides({
         "name": f"{scenario.name}_fitted",

@@ -808,7 +808,7 @@ def plot_share_ratio(timeseries: pd.DataFrame, path: str | Path,
         top.set_yticks(ticks, [_ratio_label(t) for t in ticks])
         top.minorticks_off()
         top.set_ylabel("Positive : negative shares")
-        top.legend(loc="upper right", frameon=False)
+        top.legend(loc="best", frameon=True, framealpha=0.9, edgecolor="none")
         top.set_title(f"{runs_phrase(timeseries).capitalize()}; a window with fewer than "
                       f"{RATIO_MIN_SHARES} shares or no negative one has no ratio",
                       loc="left", fontsize=11, color="#444444")
@@ -886,7 +886,7 @@ def plot_cumulative_profit(timeseries: pd.DataFrame, path: str | Path) -> Path:
         _week_axis(ax, timeseries)
         payback = payback_week(profit)
         if payback is None:
-            when = f"not paid back by week {profit.index[-1]}"
+            when = f"not paid back within {timeseries['week'].nunique()} weeks"
         elif payback == profit.index[0]:
             when = "in profit from the first week"
         else:
@@ -931,8 +931,11 @@ _NO_DIFFERENCE_COLOUR = "#9A9A9A"
 
 
 def _number(value: float) -> str:
-    """An axis number: large ones as money() writes them, small ones short, Unicode minus."""
-    return money(value) if abs(value) >= 1e4 else f"{value:g}".replace("-", "−")
+    """An axis number: large ones as money() writes them, thousands with a separator, small
+    ones short; Unicode minus."""
+    if abs(value) >= 1e4:
+        return money(value)
+    return (f"{value:,.0f}" if abs(value) >= 1e3 else f"{value:g}").replace("-", "−")
 
 
 class DifferencePanel(NamedTuple):

@@ -354,16 +354,17 @@ def setting_changes(scenario: Scenario, other: Scenario) -> list[dict[str, str]]
             if key not in ("name", "description", "replications")]
 
 
-def _scenario_block(name: str, scenario: Scenario, first: Scenario | None) -> dict[str, Any]:
-    """What a scenario is, for the template: facts, events, what it changes from the file it
-    extends (and from `first`, the reference of a comparison, if given)."""
+def _scenario_block(name: str, result: SimulationResult, first: Scenario | None
+                    ) -> dict[str, Any]:
+    """What a result's scenario is, for the template: facts, events, what it changes from the
+    file it extends (and from `first`, the reference of a comparison, if given)."""
+    scenario = result.scenario
     block: dict[str, Any] = {
         "name": name,
         "description": scenario.description,
         "path": str(scenario.path) if scenario.path else "built in Python",
         "facts": [
-            ("Customers", f"{scenario.network.n:,}" if scenario.network.kind != "edgelist"
-             else "from the edge list"),
+            ("Customers", f"{result.n:,}"),
             ("Network", scenario.network.kind.replace("_", "-")),
             ("Horizon", f"{scenario.weeks} weeks"),
             ("Runs", f"{scenario.replications}"),
@@ -374,12 +375,14 @@ def _scenario_block(name: str, scenario: Scenario, first: Scenario | None) -> di
         ],
         "events": [describe_event(event) for event in scenario.events],
         "parent": None,
+        "parent_name": None,
         "parent_changes": [],
         "parent_error": None,
         "first_changes": None,
     }
     if scenario.extends is not None:
         block["parent"] = str(scenario.extends)
+        block["parent_name"] = scenario.extends.name
         try:
             block["parent_changes"] = setting_changes(scenario, Scenario.load(scenario.extends))
         except ScenarioError as error:  # a moved or edited parent: say so, report the rest
@@ -589,7 +592,7 @@ def render_run_report(result: SimulationResult, command: str | None = None,
         "lede": _lede(result),
         "runs": len(result.seeds),
         "cards": _headline_cards(result),
-        "scenarios": [_scenario_block(scenario.name, scenario, None)],
+        "scenarios": [_scenario_block(scenario.name, result, None)],
         "figures": _run_figures(result, Path(figures) if figures is not None else None),
         "columns": [scenario.name],
         "economics": _economics_rows([result]),
@@ -669,8 +672,8 @@ def render_comparison_report(comparison: Comparison, command: str | None = None)
         "headline": headline,
         "against": [{"name": name, "rows": _difference_rows(comparison, name)}
                     for name in names[1:]],
-        "scenarios": [_scenario_block(name, scenario, None if index == 0 else first.scenario)
-                      for index, (name, scenario) in enumerate(scenarios.items())],
+        "scenarios": [_scenario_block(name, result, None if index == 0 else first.scenario)
+                      for index, (name, result) in enumerate(comparison.results.items())],
         "figures": _comparison_figures(comparison),
         "details": details,
         "economics": _economics_rows(results),

@@ -255,17 +255,18 @@ def test_an_aggregate_series_is_calibrated_back_to_the_truth(tmp_path):
 
 @pytest.mark.slow
 def test_per_customer_times_on_a_network_are_calibrated_back_to_the_truth(tmp_path):
-    truth = {"market.innovation": 0.5, "market.imitation": 4.0}
-    scenario = network_scenario(tmp_path, replications=16)
-    path = per_customer_data(scenario, tmp_path / "adoption.csv", replicate_seed(99, 0), 300)
-    result = calibrate(scenario, path, ["market.innovation=0.05:2", "market.imitation=0.5:12"],
+    truth = {"market.innovation": 1.0, "market.imitation": 3.0}
+    scenario = network_scenario(tmp_path, n=2000, innovation=1.0, imitation=3.0,
+                                replications=16)
+    path = per_customer_data(scenario, tmp_path / "adoption.csv", replicate_seed(99, 0), 2000)
+    result = calibrate(scenario, path, ["market.innovation=0.1:4", "market.imitation=0.3:9"],
                        refits=0)
-    # Tolerance: 25%. The data is one realisation on 300 customers (as real per-customer data
-    # is), whose own chance (who happens to adopt first) moves the best-fitting p and q by
-    # around 10-20%.
+    # Tolerance: 20%. The data is one realisation (as real per-customer data is), whose own
+    # chance (who happens to adopt first) moves the best fit on 2,000 customers by up to about
+    # 10%; on 300 customers it would move it by 20-35%, too much for a sharp test.
     for key, value in truth.items():
-        assert result.values[key] == pytest.approx(value, rel=0.25)
-    at_truth = _rmse_at(scenario, result.seeds, result.data.weeks, result.data.percent, 300,
+        assert result.values[key] == pytest.approx(value, rel=0.20)
+    at_truth = _rmse_at(scenario, result.seeds, result.data.weeks, result.data.percent, 2000,
                         result.data.customers)
     assert result.rmse <= at_truth + 0.02
 

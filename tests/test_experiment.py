@@ -248,7 +248,8 @@ def test_a_dask_cluster_gives_identical_tables(reference, tmp_path):
     address = f"tcp://127.0.0.1:{_free_port()}"
     host, port = address[6:].split(":")
     commands = [[str(dask), "scheduler", "--host", host, "--port", port, "--no-dashboard"]]
-    commands += [[str(dask), "worker", address, "--nthreads", "1", "--no-dashboard"]] * 2
+    commands += [[str(dask), "worker", address, "--nthreads", "1", "--no-dashboard",
+                  "--local-directory", str(tmp_path / f"worker{i}")] for i in range(2)]
     processes = []
     try:
         for command in commands:
