@@ -44,7 +44,7 @@ STATE_COLUMNS: tuple[str, ...] = tuple(state.column for state in State)
 # LOYAL and REJECTED, so "good" and "bad" read the same way in every figure.
 POSITIVE_COLOUR = STATE_COLOURS[State.LOYAL]
 NEGATIVE_COLOUR = STATE_COLOURS[State.REJECTED]
-_FLOW_COLOUR = "#3B4B5C"  # the circulation that keeps customers on the circle
+FLOW_COLOUR = "#3B4B5C"  # the circulation that keeps customers on the circle; neutral
 _ZERO_FLOW_COLOUR = "#B0B0B0"
 _SOURCE_NAMES: dict[Source, str] = {
     Source.PAID: "Paid media",
@@ -474,13 +474,13 @@ def plot_circle_of_life(timeseries: pd.DataFrame, path: str | Path) -> Path:
     u, z, s, lo = State.UNAWARE, State.ZMOT, State.SMOT, State.LOYAL
     arrows = [
         _Flow(
-            u, z, "stimulus", _FLOW_COLOUR, f"Stimulus\n{number('stimulus')}", (_WHEEL_X, _WHEEL_Y)
+            u, z, "stimulus", FLOW_COLOUR, f"Stimulus\n{number('stimulus')}", (_WHEEL_X, _WHEEL_Y)
         ),
         _Flow(
             z,
             s,
             "fmot_buy",
-            _FLOW_COLOUR,
+            FLOW_COLOUR,
             f"FMOT: buy\n{number('fmot_buy', decisions)}",
             (_WHEEL_X, -_WHEEL_Y),
         ),
@@ -488,7 +488,7 @@ def plot_circle_of_life(timeseries: pd.DataFrame, path: str | Path) -> Path:
             s,
             lo,
             "experiences",
-            _FLOW_COLOUR,
+            FLOW_COLOUR,
             f"Experience\n{number('experiences')}",
             (-_WHEEL_X, -_WHEEL_Y),
         ),
@@ -496,7 +496,7 @@ def plot_circle_of_life(timeseries: pd.DataFrame, path: str | Path) -> Path:
             lo,
             s,
             "repurchase",
-            _FLOW_COLOUR,
+            FLOW_COLOUR,
             f"Repurchase\n{number('repurchase', returns)}",
             (-0.45, -0.5),
             place=(-0.25, -0.05),
@@ -794,7 +794,7 @@ def plot_share_ratio(timeseries: pd.DataFrame, path: str | Path,
     with figure() as fig:
         top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[1.7, 1])
         band = band_by_week(table, "share_ratio")
-        draw_band(top, band, _FLOW_COLOUR, f"Positive : negative, trailing {window} weeks")
+        draw_band(top, band, FLOW_COLOUR, f"Positive : negative, trailing {window} weeks")
         top.axhline(SHARE_RATIO_BENCHMARK, color=POSITIVE_COLOUR, lw=1.8, ls=(0, (6, 3)),
                     label="3:1 field benchmark (East, Hammond & Wright 2007)")
         top.axhline(1.0, color="#888888", lw=1.0, label="1:1 as many negative as positive")
@@ -927,7 +927,13 @@ def plot_profit_by_scenario(timeseries: Mapping[str, pd.DataFrame], path: str | 
 
 # --- paired differences -------------------------------------------------------------------------
 
-_NO_DIFFERENCE_COLOUR = "#9A9A9A"
+# What an interval of paired differences supports, and its colour in figures and the report.
+TONE_COLOURS: dict[str, str] = {
+    "better": POSITIVE_COLOUR,
+    "worse": NEGATIVE_COLOUR,
+    "none": "#9A9A9A",  # no detectable difference
+    "neutral": FLOW_COLOUR,  # a detectable change in a KPI with no better direction
+}
 
 
 def _number(value: float) -> str:
@@ -949,22 +955,22 @@ class DifferencePanel(NamedTuple):
     better: int
 
 
-def difference_colour(p05: float, p95: float, better: int) -> str:
-    """The colour of a paired difference with interval [p05, p95]: grey when the interval
-    includes 0 (or is undefined), green when it lies wholly on the better side, vermilion on the
-    worse side, and the neutral dark slate for KPIs with no better direction."""
+def difference_tone(p05: float, p95: float, better: int) -> str:
+    """What a paired difference with interval [p05, p95] supports (a key of `TONE_COLOURS`):
+    "none" when the interval includes 0 or is undefined, "better" or "worse" when it lies wholly
+    on that side by `better` (+1 higher is better, -1 lower), "neutral" when `better` is 0."""
     if not (np.isfinite(p05) and np.isfinite(p95)) or p05 <= 0.0 <= p95:
-        return _NO_DIFFERENCE_COLOUR
+        return "none"
     if better == 0:
-        return _FLOW_COLOUR
-    return POSITIVE_COLOUR if better * p05 > 0 else NEGATIVE_COLOUR
+        return "neutral"
+    return "better" if better * p05 > 0 else "worse"
 
 
 def plot_kpi_differences(differences: pd.DataFrame, path: str | Path, reference: str,
                          panels: Sequence[DifferencePanel]) -> Path:
     """One panel per KPI: each scenario's paired difference against `reference` (a row of a
     `Comparison.differences` table: mean as a dot, 5-95% interval as a bar), a line at 0, and
-    colours by what the interval supports (`difference_colour`)."""
+    colours by what the interval supports (`difference_tone`)."""
     names = list(dict.fromkeys(differences["scenario"]))
     rows = differences.set_index(["scenario", "kpi"])
     columns = min(3, len(panels))
@@ -976,7 +982,7 @@ def plot_kpi_differences(differences: pd.DataFrame, path: str | Path, reference:
                 mean, p05, p95 = (rows.loc[(name, panel.kpi), c] * panel.scale
                                   for c in ("mean", "p05", "p95"))
                 y = len(names) - 1 - index
-                colour = difference_colour(p05, p95, panel.better)
+                colour = TONE_COLOURS[difference_tone(p05, p95, panel.better)]
                 ax.plot([p05, p95], [y, y], color=colour, lw=5, alpha=0.55,
                         solid_capstyle="round")
                 ax.plot(mean, y, "o", color=colour, ms=9, markeredgecolor="white")
@@ -994,7 +1000,7 @@ def plot_kpi_differences(differences: pd.DataFrame, path: str | Path, reference:
         for ax in axes[len(panels):]:
             ax.set_visible(False)
         handles = [matplotlib.lines.Line2D([], [], color=c, lw=5, alpha=0.7, marker="o", ms=8)
-                   for c in (POSITIVE_COLOUR, NEGATIVE_COLOUR, _NO_DIFFERENCE_COLOUR)]
+                   for c in (TONE_COLOURS["better"], TONE_COLOURS["worse"], TONE_COLOURS["none"])]
         fig.legend(handles, ["Better", "Worse", "No detectable difference (interval includes 0)"],
                    loc="outside lower center", ncols=3, frameon=False)
         fig.suptitle(f"Each scenario minus {reference}, paired by seed: mean and 90% interval",

@@ -112,9 +112,8 @@ COST_KINDS = {
     "cost_quality": ("Cost: quality", "quality_cost per purchase per unit of quality above "
                      "quality_cost_base"),
 }
-_ECONOMICS_BEFORE = ("revenue",)
-_ECONOMICS_AFTER = ("cost", "profit", "discounted_profit", "roi", "cac", "cac_paid", "cac_talk",
-                    "cac_share", "cac_seed", "clv")
+_ECONOMICS_AFTER_COSTS = ("cost", "profit", "discounted_profit", "roi", "cac", "cac_paid",
+                          "cac_talk", "cac_share", "cac_seed", "clv")
 
 # The figures of a run, by file name as `plots.write_run_figures` writes them: title, caption.
 RUN_FIGURES = {
@@ -263,30 +262,19 @@ def verdict(kpi: str, mean: float, p05: float, p95: float, prob_better: float) -
     if not all(math.isfinite(v) for v in (mean, p05, p95)):
         return f"No comparison: {text.label} is not defined in these runs."
     interval = f"90% interval {format_interval(kpi, p05, p95, difference=True)}"
-    if p05 <= 0.0 <= p95:
+    tone = plots.difference_tone(p05, p95, BETTER[kpi])
+    if tone == "none":
         return (f"No detectable difference in {text.label}: "
                 f"{format_difference(kpi, mean)} ({interval}).")
-    higher = p05 > 0.0
-    change = (f"{text.up if higher else text.down} {text.label}: "
+    change = (f"{text.up if p05 > 0.0 else text.down} {text.label}: "
               f"{format_difference(kpi, mean)} ({interval})")
-    direction = BETTER[kpi]
-    if direction == 0:
+    if tone == "neutral":
         return _capital(change) + "."
-    better = (direction > 0) == higher
     share = (f", better in {prob_better:.0%} of paired runs"
              if math.isfinite(prob_better) else "")
-    return f"{'Better' if better else 'Worse'}: {change}{share}."
+    return f"{_capital(tone)}: {change}{share}."
 
 
-def verdict_tone(kpi: str, p05: float, p95: float) -> str:
-    """The CSS class of a verdict: "better", "worse", "none" (no detectable difference or
-    undefined) or "neutral" (a detectable change in a KPI with no better direction)."""
-    if not (math.isfinite(p05) and math.isfinite(p95)) or p05 <= 0.0 <= p95:
-        return "none"
-    direction = BETTER[kpi]
-    if direction == 0:
-        return "neutral"
-    return "better" if (direction > 0) == (p05 > 0.0) else "worse"
 
 
 # --- the scenario in words ----------------------------------------------------------------------
@@ -411,14 +399,12 @@ def _economics_rows(results: Sequence[SimulationResult]) -> list[dict[str, Any]]
     """The economics table: one row per item (revenue, costs by kind, profit, ROI, CAC, CLV),
     one cell per result (mean and interval, formatted)."""
     kinds = [_cost_kinds(result) for result in results]
-    rows = []
-    for kpi in _ECONOMICS_BEFORE:
-        rows.append(_kpi_row(kpi, results))
+    rows = [_kpi_row("revenue", results)]
     for column, (label, doc) in COST_KINDS.items():
         rows.append({"label": label, "doc": doc, "total": False,
                      "cells": [_stats("cost", k[column]) for k in kinds]})
     discount = results[0].scenario.economics.discount_rate
-    for kpi in _ECONOMICS_AFTER:
+    for kpi in _ECONOMICS_AFTER_COSTS:
         row = _kpi_row(kpi, results)
         row["total"] = kpi in ("cost", "profit")
         if kpi == "discounted_profit":
@@ -541,9 +527,8 @@ def _environment() -> jinja2.Environment:
 
 
 def _palette() -> dict[str, str]:
-    """The page's colours, from the figures' palette (sim.plots, sim.stages)."""
-    return {"better": plots.POSITIVE_COLOUR, "worse": plots.NEGATIVE_COLOUR,
-            "none": "#8A8A8A", "neutral": "#3B4B5C", "accent": SCENARIO_COLOURS[0]}
+    """The page's colours, the figures' own (sim.plots, sim.compare)."""
+    return {**plots.TONE_COLOURS, "accent": SCENARIO_COLOURS[0]}
 
 
 def _provenance(command: str | None, scenarios: Mapping[str, Scenario], seeds: Sequence[int],
@@ -641,7 +626,7 @@ def _difference_rows(comparison: Comparison, name: str) -> list[dict[str, Any]]:
             "interval": format_interval(kpi, p05, p95, difference=True),
             "prob_better": "n/a" if np.isnan(better) else f"{better:.0%}",
             "verdict": verdict(kpi, mean, p05, p95, better),
-            "tone": verdict_tone(kpi, p05, p95),
+            "tone": plots.difference_tone(p05, p95, BETTER[kpi]),
         })
     return rows
 
@@ -652,9 +637,8 @@ def render_comparison_report(comparison: Comparison, command: str | None = None)
     results = list(comparison.results.values())
     first = results[0]
     scenarios = {name: result.scenario for name, result in comparison.results.items()}
-    details = []
-    for name, result in comparison.results.items():
-        details.append({"name": name, "figures": _run_figures(result, None)})
+    details = [{"name": name, "figures": _run_figures(result, None)}
+               for name, result in comparison.results.items()]
     headline = [{"label": _capital(KPI_TEXT[kpi].label), "kpi": kpi,
                  "cells": [_stats(kpi, r.summary[kpi]) for r in results]}
                 for kpi in HEADLINE_KPIS]

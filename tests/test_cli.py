@@ -61,8 +61,8 @@ def test_run_writes_the_run_folder(small_file, tmp_path, capsys):
     mean = summary["adopted_fraction"]
     assert mean["p05"] <= mean["mean"] <= mean["p95"]
     assert mean["mean"] == pytest.approx(runs["adopted_fraction"].mean())
-    assert sorted(p.name for p in (out / "figures").iterdir()) == [
-        "adoption_by_source.png", "circle_of_life.png", "states.png"]
+    figures = {p.name for p in (out / "figures").iterdir()}
+    assert {"adoption_by_source.png", "circle_of_life.png", "states.png"} <= figures
     header = (out / "scenario.toml").read_text().splitlines()[:3]
     assert any(str(seed) in " ".join(header) for seed in runs["seed"])
 

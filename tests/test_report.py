@@ -187,12 +187,16 @@ def test_payback_week_is_when_profit_stays_positive():
     assert plots.payback_week(pd.Series([-1.0, 2.0, -0.1])) is None
 
 
-def test_difference_colours_follow_what_the_interval_supports():
-    assert plots.difference_colour(-1.0, 2.0, 1) == plots.difference_colour(0.0, 2.0, -1)
-    assert plots.difference_colour(1.0, 2.0, 1) == plots.POSITIVE_COLOUR
-    assert plots.difference_colour(1.0, 2.0, -1) == plots.NEGATIVE_COLOUR
-    assert plots.difference_colour(-2.0, -1.0, -1) == plots.POSITIVE_COLOUR
-    assert plots.difference_colour(math.nan, math.nan, 1) == plots.difference_colour(-1, 1, 1)
+def test_difference_tone_follows_what_the_interval_supports():
+    assert plots.difference_tone(-1.0, 2.0, 1) == "none"
+    assert plots.difference_tone(0.0, 2.0, -1) == "none"  # touching 0 is including it
+    assert plots.difference_tone(math.nan, math.nan, 1) == "none"
+    assert plots.difference_tone(1.0, 2.0, 1) == "better"
+    assert plots.difference_tone(1.0, 2.0, -1) == "worse"
+    assert plots.difference_tone(-2.0, -1.0, -1) == "better"
+    assert plots.difference_tone(-2.0, -1.0, 0) == "neutral"
+    assert plots.TONE_COLOURS["better"] == plots.POSITIVE_COLOUR
+    assert plots.TONE_COLOURS["worse"] == plots.NEGATIVE_COLOUR
 
 
 def test_money_is_short_and_signed_for_axes():
