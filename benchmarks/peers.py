@@ -321,7 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--mean-degree", type=float, default=8.0,
                         help="Barabasi-Albert mean degree 2m (even)")
     parser.add_argument("--transmissibility", type=float, default=0.1, help="T in (0, 1)")
-    parser.add_argument("--seeds", type=int, default=10, help="initially infected nodes")
+    parser.add_argument("--seeds", type=int, default=50, help="initially infected nodes")
     parser.add_argument("--steps", type=int, default=100, help="at most this many steps")
     parser.add_argument("--runs", type=int, default=3, help="runs per tool")
     parser.add_argument("--tools", type=lambda s: s.split(","), default=list(PEERS),

@@ -64,8 +64,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"{scenario.name}: {len(result.seeds)} runs x {result.scenario.weeks} weeks, "
           f"{result.n:,} customers, in {elapsed:.1f} s")
     print(kpi_table(result.summary))
-    print(f"\nwrote {out}/ (summary.json, runs.parquet, timeseries.parquet, scenario.toml, "
-          f"figures/)")
+    print(f"\nwrote {out}/ (report.html, summary.json, runs.parquet, timeseries.parquet, "
+          f"scenario.toml, figures/)")
     return 0
 
 

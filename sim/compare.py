@@ -144,6 +144,9 @@ class Comparison:
             self.differences.to_csv(staging / "differences.csv", index=False)
             plot_kpis(self, staging / "figures" / "kpis.png")
             plot_adoption(self, staging / "figures" / "adoption.png")
+            from .report import write_comparison_report  # report imports this module
+
+            write_comparison_report(self, staging, command)
             _replace_folder(staging, folder)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -322,8 +325,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     comparison.write(out, command=command)
     print(f"{len(names)} scenarios x {comparison.replications} replicates in {elapsed:.1f} s")
     print(comparison.table())
-    print(f"\nwrote {out}/ (comparison.json, differences.csv, figures/, one folder per "
-          f"scenario)")
+    print(f"\nwrote {out}/ (report.html, comparison.json, differences.csv, figures/, one folder "
+          f"per scenario)")
     return 0
 
 

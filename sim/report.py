@@ -189,7 +189,7 @@ def _number(kpi: str, value: float) -> str:
     if unit == "money":
         return _money(size)
     if unit == "customers":
-        return f"{size:,.0f}" if size >= 100 or size == round(size) else f"{size:.1f}"
+        return f"{size:,.0f}"
     if unit in ("week", "weeks", "score"):
         return f"{size:.1f}"
     return f"{size:.2f}"

@@ -92,7 +92,8 @@ class SimulationResult:
 
     def write(self, folder: str | os.PathLike, command: str | None = None,
               figures: bool = True) -> Path:
-        """Write the run folder atomically (replacing an existing one only once complete)."""
+        """Write the run folder atomically (replacing an existing one only once complete);
+        `figures` also draws the figures and the strategist's report.html."""
         from .plots import write_run_figures
 
         folder = Path(folder)
@@ -110,7 +111,10 @@ class SimulationResult:
                 header.append(f"command: {command}")
             (staging / "scenario.toml").write_text(self.scenario.to_toml(header="\n".join(header)))
             if figures:
+                from .report import write_run_report
+
                 write_run_figures(self.timeseries, staging / "figures")
+                write_run_report(self, staging, command, figures=staging / "figures")
             _replace_folder(staging, folder)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)

@@ -68,8 +68,9 @@ def test_pressure_equals_full_recount_on_directed_weighted_edge_list(tmp_path):
     lines = ["source,target,weight"] + [f"c{a},c{b},{w}" for (a, b), w in zip(edges, weights,
                                                                               strict=True)]
     (tmp_path / "ties.csv").write_text("\n".join(lines) + "\n")
-    scenario = make_scenario({"network.kind": "edgelist", "network.path": str(tmp_path / "ties.csv"),
-                              "network.directed": True, "market.innovation": 0.5}, weeks=50)
+    scenario = make_scenario({"network.kind": "edgelist", "network.directed": True,
+                              "network.path": str(tmp_path / "ties.csv"),
+                              "market.innovation": 0.5}, weeks=50)
     assert scenario.network.directed
     assert_pressure_exact_every_week(scenario)
 

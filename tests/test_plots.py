@@ -174,7 +174,7 @@ def test_figures_cope_with_unused_sources_and_a_single_run(tmp_path: Path) -> No
     assert_slide_png(plots.plot_circle_of_life(frame, tmp_path / "c.png"))
 
 
-def test_write_run_figures_creates_the_folder_and_three_pngs(
+def test_write_run_figures_creates_the_folder_and_six_pngs(
     timeseries: pd.DataFrame, tmp_path: Path
 ) -> None:
     folder = tmp_path / "run" / "figures"
@@ -183,6 +183,9 @@ def test_write_run_figures_creates_the_folder_and_three_pngs(
         "states.png",
         "adoption_by_source.png",
         "circle_of_life.png",
+        "funnel.png",
+        "share_ratio.png",
+        "cumulative_profit.png",
     ]
     for path in paths:
         assert path.parent == folder
