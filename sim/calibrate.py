@@ -59,7 +59,7 @@ from .engine import Engine, build_scenario_graph
 from .graph import Graph
 from .parameters import SECTIONS
 from .plots import BAND_ALPHA, DPI, band_by_week, draw_band, figure
-from .results import _replace_folder
+from .results import replace_folder
 from .rng import derived_seed, replicate_seed
 from .runner import PARALLEL_THRESHOLD_CUSTOMER_WEEKS
 from .scenario import Scenario, ScenarioError
@@ -575,7 +575,7 @@ class CalibrationResult:
                 json.dumps(self.summary(command), indent=2) + "\n")
             self.curve_table().to_csv(staging / "curve.csv", index=False)
             plot_calibration(self, staging / "calibration.png")
-            _replace_folder(staging, folder)
+            replace_folder(staging, folder)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

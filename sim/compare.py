@@ -30,7 +30,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from . import plots
 from .metrics import KPI_NAMES
-from .results import SimulationResult, _replace_folder, summarise
+from .results import SimulationResult, replace_folder, summarise
 from .runner import simulate
 from .scenario import Scenario, ScenarioError
 from .stages import SOURCE_COLOURS, STATE_COLOURS, Source, State
@@ -147,7 +147,7 @@ class Comparison:
             from .report import write_comparison_report  # report imports this module
 
             write_comparison_report(self, staging, command)
-            _replace_folder(staging, folder)
+            replace_folder(staging, folder)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

@@ -74,7 +74,7 @@ from .parameters import SECTIONS, Event, TopParams
 from .results import history_table
 from .rng import replicate_seed
 from .runner import default_workers, run_once
-from .scenario import _EVENT_KEY_RE, Scenario, ScenarioError, _key_lines, _show, _unknown
+from .scenario import EVENT_KEY_RE, Scenario, ScenarioError, key_lines, show_value, unknown_message
 
 DESIGNS = ("grid", "lhs", "sobol", "morris")
 SAMPLED_DESIGNS = ("lhs", "sobol", "morris")
@@ -245,7 +245,7 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
     except (OSError, UnicodeDecodeError) as error:
         raise ScenarioError(f"cannot read the file: {error}", file=path) from None
     try:
-        return tomllib.loads(text), _key_lines(text)
+        return tomllib.loads(text), key_lines(text)
     except tomllib.TOMLDecodeError as error:
         message, _, where = str(error).partition(" (at line ")
         line = int(where.split(",")[0]) if where else None
@@ -257,7 +257,7 @@ def _build(table: dict[str, Any], where: _Where, base_dir: Path) -> Experiment:
     for key, value in table.items():
         if key not in EXPERIMENT_KEYS:
             what = "section" if isinstance(value, Mapping) else "key"
-            raise where.error(key, _unknown(what, key, EXPERIMENT_KEYS))
+            raise where.error(key, unknown_message(what, key, EXPERIMENT_KEYS))
     default_name = where.file.stem if where.file else "experiment"
     name = _string(table.get("name", default_name), "name", where)
     description = _string(table.get("description", ""), "description", where)
@@ -277,7 +277,7 @@ def _build(table: dict[str, Any], where: _Where, base_dir: Path) -> Experiment:
 
     method = _string(table.get("design", "grid"), "design", where)
     if method not in DESIGNS:
-        raise where.error("design", _unknown("design", method, DESIGNS))
+        raise where.error("design", unknown_message("design", method, DESIGNS))
     samples = _samples(table.get("samples"), method, where)
     replications = _integer(table.get("replications", base.replications), "replications", where)
     seed = _integer(table.get("seed", base.seed), "seed", where, low=0)
@@ -286,7 +286,7 @@ def _build(table: dict[str, Any], where: _Where, base_dir: Path) -> Experiment:
     kpis = _kpis(table.get("kpis", list(KPI_NAMES)), where)
     timeseries = table.get("timeseries", False)
     if not isinstance(timeseries, bool):
-        raise where.error("timeseries", f"expected true or false, got {_show(timeseries)}")
+        raise where.error("timeseries", f"expected true or false, got {show_value(timeseries)}")
 
     raw_vary = _flatten(_table(table.get("vary", {}), "vary", where), "", ranges=True)
     if method in SAMPLED_DESIGNS and not raw_vary:
@@ -304,13 +304,13 @@ def _build(table: dict[str, Any], where: _Where, base_dir: Path) -> Experiment:
 
 def _string(value: Any, key: str, where: _Where) -> str:
     if not isinstance(value, str):
-        raise where.error(key, f"expected a string, got {_show(value)}")
+        raise where.error(key, f"expected a string, got {show_value(value)}")
     return value
 
 
 def _integer(value: Any, key: str, where: _Where, low: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise where.error(key, f"expected an integer, got {_show(value)}")
+        raise where.error(key, f"expected an integer, got {show_value(value)}")
     if value < low:
         raise where.error(key, f"must be >= {low}, got {value}")
     return value
@@ -318,7 +318,7 @@ def _integer(value: Any, key: str, where: _Where, low: int = 1) -> int:
 
 def _table(value: Any, key: str, where: _Where) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise where.error(key, f"expected a table [{key}], got {_show(value)}")
+        raise where.error(key, f"expected a table [{key}], got {show_value(value)}")
     return value
 
 
@@ -342,13 +342,14 @@ def _samples(value: Any, method: str, where: _Where) -> int | None:
 
 def _kpis(value: Any, where: _Where) -> tuple[str, ...]:
     if not isinstance(value, list) or not value:
-        raise where.error("kpis", f"expected a non-empty list of KPI names, got {_show(value)}")
+        raise where.error("kpis",
+                          f"expected a non-empty list of KPI names, got {show_value(value)}")
     for index, name in enumerate(value):
         key = f"kpis[{index}]"
         if not isinstance(name, str):
-            raise where.error(key, f"expected a KPI name, got {_show(name)}")
+            raise where.error(key, f"expected a KPI name, got {show_value(name)}")
         if name not in KPI_NAMES:
-            raise where.error(key, _unknown("KPI", name, KPI_NAMES))
+            raise where.error(key, unknown_message("KPI", name, KPI_NAMES))
         if name in value[:index]:
             raise where.error(key, f"KPI '{name}' is listed twice")
     return tuple(value)
@@ -373,7 +374,7 @@ def _flatten(table: Mapping[str, Any], prefix: str, ranges: bool) -> dict[str, A
 
 def _field_meta(key: str) -> Mapping[str, Any] | None:
     """The schema metadata of a dotted key (type, bounds), or None if there is no such key."""
-    if match := _EVENT_KEY_RE.fullmatch(key):
+    if match := EVENT_KEY_RE.fullmatch(key):
         specs, name = fields(Event), match[2]
     elif "." in key:
         section, name = key.split(".", 1)
@@ -428,7 +429,7 @@ def _factor(key: str, spec: Any, method: str, base: Scenario, base_dir: Path, al
             if error.key == key:
                 raise where.error(at, error.message) from None
             if alone:
-                raise where.error(at, f"value {_show(value)}: {error.key}: {error.message}"
+                raise where.error(at, f"value {show_value(value)}: {error.key}: {error.message}"
                                   ) from None
 
     meta = _field_meta(key)
@@ -438,7 +439,7 @@ def _factor(key: str, spec: Any, method: str, base: Scenario, base_dir: Path, al
                                   "ranges are for lhs, sobol and morris")
         for name in spec:
             if name not in ("low", "high"):
-                raise where.error(f"{at}.{name}", _unknown("key", name, ("low", "high")))
+                raise where.error(f"{at}.{name}", unknown_message("key", name, ("low", "high")))
         if set(spec) != {"low", "high"}:
             raise where.error(at, "a range needs both 'low' and 'high'")
         if meta is None or meta["type"] not in ("int", "float"):
@@ -447,19 +448,19 @@ def _factor(key: str, spec: Any, method: str, base: Scenario, base_dir: Path, al
         check(low, f"{at}.low")
         check(high, f"{at}.high")
         if not low < high:
-            raise where.error(at, f"low must be less than high, got {_show(low)} and "
-                                  f"{_show(high)}")
+            raise where.error(at, f"low must be less than high, got {show_value(low)} and "
+                                  f"{show_value(high)}")
         return Factor(key, low=low, high=high, integer=meta["type"] == "int")
     if method != "grid":
         raise where.error(at, f"a {method} design samples from ranges: give "
                               f"{{low = ..., high = ...}}")
     if not isinstance(spec, list) or not spec:
-        raise where.error(at, f"expected a non-empty list of values, got {_show(spec)}")
+        raise where.error(at, f"expected a non-empty list of values, got {show_value(spec)}")
     values = [_resolve_path(key, raw, base_dir) for raw in spec]
     for index, value in enumerate(values):
         check(value, at)
         if value in values[:index]:
-            raise where.error(at, f"value {_show(value)} is listed twice")
+            raise where.error(at, f"value {show_value(value)} is listed twice")
     return Factor(key, values=tuple(values))
 
 
@@ -467,7 +468,7 @@ def _check_point(index: int, point: dict[str, Any], base: Scenario,
                  where: _Where) -> dict[str, Any]:
     """A point's values as the schema stores them (floats for float keys), after checking the
     rules that tie keys together (a network's size and degree, an event's window)."""
-    described = ", ".join(f"{key} = {_show(value)}" for key, value in point.items())
+    described = ", ".join(f"{key} = {show_value(value)}" for key, value in point.items())
     scenario = _override(base, point, where, "vary", f"point {index} ({described}): ")
     return {key: scenario.get(key) for key in point}
 

@@ -32,7 +32,7 @@ from .engine import Engine
 from .metrics import KPI_NAMES
 from .parameters import SECTIONS, TopParams, section_keys
 from .rng import replicate_seed
-from .scenario import Scenario, ScenarioError, _unknown
+from .scenario import Scenario, ScenarioError, unknown_message
 from .stages import Source, State
 
 AGENT_VIEW_LIMIT = 50_000
@@ -77,7 +77,7 @@ def resolve_overrides(scenario: Scenario, overrides: Mapping[str, Any]) -> dict[
             matches = [k for k in keys if k == name or k.endswith(f".{name}")]
             if not matches:
                 leaves = sorted({k.rsplit(".", 1)[-1] for k in keys})
-                raise ScenarioError(_unknown("parameter", name, leaves), key=name)
+                raise ScenarioError(unknown_message("parameter", name, leaves), key=name)
             if len(matches) > 1:
                 raise ScenarioError(f"ambiguous parameter '{name}': it could be "
                                     f"{', '.join(matches)}; give the dotted key", key=name)

@@ -115,14 +115,14 @@ class SimulationResult:
 
                 write_run_figures(self.timeseries, staging / "figures")
                 write_run_report(self, staging, command, figures=staging / "figures")
-            _replace_folder(staging, folder)
+            replace_folder(staging, folder)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return folder
 
 
-def _replace_folder(new: Path, target: Path) -> None:
+def replace_folder(new: Path, target: Path) -> None:
     """Move `new` into place at `target`; an existing `target` is removed only afterwards."""
     if target.exists():
         retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))

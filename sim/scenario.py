@@ -53,7 +53,7 @@ _EVENT_FIELDS: dict[str, Field] = {f.name: f for f in fields(Event)}
 _SECTION_FIELDS: dict[str, dict[str, Field]] = {
     name: {f.name: f for f in fields(cls)} for name, cls in SECTIONS.items()
 }
-_EVENT_KEY_RE = re.compile(r"events\[(\d+)\]\.(\w+)")
+EVENT_KEY_RE = re.compile(r"events\[(\d+)\]\.(\w+)")
 _NOT_INHERITED = ("name", "description")  # they describe one file, not what it extends
 
 # Memory a run needs (see `memory_estimate_bytes`), in bytes.
@@ -197,14 +197,14 @@ class Scenario:
             return flat[dotted_key]
         if dotted_key in SECTIONS:
             return getattr(self, dotted_key)
-        match = _EVENT_KEY_RE.fullmatch(dotted_key)
+        match = EVENT_KEY_RE.fullmatch(dotted_key)
         if match and match[2] in _EVENT_FIELDS:
             index = int(match[1])
             if index >= len(self.events):
                 raise ScenarioError(f"no such event: the scenario has {len(self.events)}",
                                     key=dotted_key)
             return getattr(self.events[index], match[2])
-        raise ScenarioError(_unknown("key", dotted_key, flat), key=dotted_key)
+        raise ScenarioError(unknown_message("key", dotted_key, flat), key=dotted_key)
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved scenario as nested plain data, ready for TOML: top-level keys, one table
@@ -324,7 +324,7 @@ class _Draft:
                 raise ScenarioError(message[: found.start()], file=path,
                                     line=int(found[1])) from None
             raise ScenarioError(message, file=path) from None
-        return self.add_table(table, file=path, lines=_key_lines(text), base_dir=path.parent,
+        return self.add_table(table, file=path, lines=key_lines(text), base_dir=path.parent,
                               chain=chain)
 
     def add_table(
@@ -355,7 +355,7 @@ class _Draft:
         cwd = Path.cwd()
         table: dict[str, Any] = {}
         for key, value in items:
-            event_key = _EVENT_KEY_RE.fullmatch(key)
+            event_key = EVENT_KEY_RE.fullmatch(key)
             if event_key:
                 events = self.data.get("events", [])
                 if int(event_key[1]) >= len(events):
@@ -401,7 +401,7 @@ class _Draft:
                     chain: tuple[Path, ...]) -> Path:
         """Merge the file named by `extends`, refusing cycles and missing files."""
         if not isinstance(extends, str | os.PathLike):
-            raise ScenarioError(f"expected a file name, got {_show(extends)}", file=file,
+            raise ScenarioError(f"expected a file name, got {show_value(extends)}", file=file,
                                 key="extends", line=line)
         parent = (base_dir / Path(extends).expanduser()).resolve()
         visited = (*chain, file) if file is not None else chain
@@ -433,7 +433,7 @@ class _Draft:
                     isinstance(event, Mapping) for event in value
                 ):
                     raise ScenarioError(f"expected an array of tables ([[events]]), got "
-                                        f"{_show(value)}", file=file, key=key,
+                                        f"{show_value(value)}", file=file, key=key,
                                         line=lines.get(key))
                 note(key)
                 events = self.data.setdefault("events", [])
@@ -445,7 +445,7 @@ class _Draft:
                     events.append(dict(event))
             elif key in SECTIONS:
                 if not isinstance(value, Mapping):
-                    raise ScenarioError(f"expected a table [{key}], got {_show(value)}",
+                    raise ScenarioError(f"expected a table [{key}], got {show_value(value)}",
                                         file=file, key=key, line=lines.get(key))
                 note(key)
                 section = self.data.setdefault(key, {})
@@ -469,7 +469,7 @@ def _validate(draft: _Draft, path: Path | None, extends: Path | None,
     for key, value in data.items():
         if key not in known:
             what = "section" if isinstance(value, Mapping) else "key"
-            raise _Invalid(key, _unknown(what, key, [*known, "extends"]))
+            raise _Invalid(key, unknown_message(what, key, [*known, "extends"]))
     top = {key: _check_value(data[key], spec, key, draft.base_dir(key))
            for key, spec in _TOP_FIELDS.items() if key in data}
     if default_name is not None:
@@ -479,7 +479,7 @@ def _validate(draft: _Draft, path: Path | None, extends: Path | None,
         sep in top_params.name for sep in "/\\"
     ):
         raise _Invalid("name", f"must be a non-empty name without '/' or '\\', got "
-                               f"{_show(top_params.name)}")
+                               f"{show_value(top_params.name)}")
 
     sections: dict[str, Any] = {}
     for section, cls in SECTIONS.items():
@@ -488,7 +488,7 @@ def _validate(draft: _Draft, path: Path | None, extends: Path | None,
         for key, value in raw.items():
             dotted = f"{section}.{key}"
             if key not in _SECTION_FIELDS[section]:
-                raise _Invalid(dotted, _unknown("key", key, _SECTION_FIELDS[section]))
+                raise _Invalid(dotted, unknown_message("key", key, _SECTION_FIELDS[section]))
             values[key] = _check_value(value, _SECTION_FIELDS[section][key], dotted,
                                        draft.base_dir(dotted))
         sections[section] = cls(**values)
@@ -519,25 +519,25 @@ def _check_value(value: Any, spec: Field, key: str, base_dir: Path) -> Any:
         return _check_range(_as_int(value, key), value, meta, key)
     if kind == "bool":
         if not isinstance(value, bool):
-            raise _Invalid(key, f"expected true or false, got {_show(value)}")
+            raise _Invalid(key, f"expected true or false, got {show_value(value)}")
         return value
     if kind == "str":
         if not isinstance(value, str):
-            raise _Invalid(key, f"expected a string, got {_show(value)}")
+            raise _Invalid(key, f"expected a string, got {show_value(value)}")
         choices = meta["choices"]
         if choices and value not in choices:
             listed = ", ".join(f"'{choice}'" for choice in choices)
             close = difflib.get_close_matches(value, choices, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise _Invalid(key, f"must be one of {listed}, got {_show(value)}{hint}")
+            raise _Invalid(key, f"must be one of {listed}, got {show_value(value)}{hint}")
         return value
     if kind == "path":
         if not isinstance(value, str | os.PathLike) or not str(value):
-            raise _Invalid(key, f"expected a file path, got {_show(value)}")
+            raise _Invalid(key, f"expected a file path, got {show_value(value)}")
         return str((base_dir / Path(value).expanduser()).resolve())
     if kind in ("int_list", "node_list"):
         if not isinstance(value, list | tuple):
-            raise _Invalid(key, f"expected a list, got {_show(value)}")
+            raise _Invalid(key, f"expected a list, got {show_value(value)}")
         items = []
         for index, item in enumerate(value):
             item_key = f"{key}[{index}]"
@@ -545,14 +545,14 @@ def _check_value(value: Any, spec: Field, key: str, base_dir: Path) -> Any:
                 items.append(item)
             elif kind == "node_list" and not isinstance(item, numbers.Integral):
                 raise _Invalid(item_key, f"expected a customer id (integer) or label (string), "
-                                         f"got {_show(item)}")
+                                         f"got {show_value(item)}")
             else:
                 items.append(_check_range(_as_int(item, item_key), item, meta, item_key))
         if kind == "node_list":
             seen: set[Any] = set()
             for item in items:
                 if item in seen:
-                    raise _Invalid(key, f"node {_show(item)} is listed twice")
+                    raise _Invalid(key, f"node {show_value(item)} is listed twice")
                 seen.add(item)
         return tuple(items)
     raise AssertionError(f"unknown parameter type {kind!r} for {key}")
@@ -561,16 +561,16 @@ def _check_value(value: Any, spec: Field, key: str, base_dir: Path) -> Any:
 def _as_float(value: Any, key: str) -> float:
     """A finite real number (not a bool) as a float."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise _Invalid(key, f"expected a number, got {_show(value)}")
+        raise _Invalid(key, f"expected a number, got {show_value(value)}")
     if not math.isfinite(value):
-        raise _Invalid(key, f"must be a finite number, got {_show(value)}")
+        raise _Invalid(key, f"must be a finite number, got {show_value(value)}")
     return float(value)
 
 
 def _as_int(value: Any, key: str) -> int:
     """An integer (not a bool, not a float even when whole) as an int."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise _Invalid(key, f"expected an integer, got {_show(value)}")
+        raise _Invalid(key, f"expected an integer, got {show_value(value)}")
     return int(value)
 
 
@@ -589,7 +589,7 @@ def _check_range(number: float, given: Any, meta: Mapping[str, Any], key: str) -
             if high is not None:
                 bounds.append(f"{'<' if meta['high_open'] else '<='} {high}")
             allowed = " and ".join(bounds)
-        raise _Invalid(key, f"must be {allowed}, got {_show(given)}")
+        raise _Invalid(key, f"must be {allowed}, got {show_value(given)}")
     return number
 
 
@@ -663,7 +663,7 @@ def _check_event(raw: Mapping[str, Any], index: int, weeks: int, customers: int 
             if key in _EVENT_FIELDS:
                 raise _Invalid(dotted, f"key '{key}' is not allowed in a {kind} event "
                                        f"(allowed: {', '.join(allowed)})")
-            raise _Invalid(dotted, _unknown("key", key, allowed))
+            raise _Invalid(dotted, unknown_message("key", key, allowed))
         values[key] = _check_value(value, _EVENT_FIELDS[key], dotted, draft.base_dir(dotted))
     for key in sorted(required):
         if values.get(key) is None:
@@ -716,8 +716,9 @@ def _complete_seed(values: dict[str, Any], prefix: str, customers: int | None) -
     if customers is not None:
         for position, node in enumerate(nodes):
             if isinstance(node, str) or node >= customers:
-                raise _Invalid(f"{prefix}.nodes[{position}]", f"must be a customer id from 0 to "
-                                                             f"{customers - 1}, got {_show(node)}")
+                raise _Invalid(f"{prefix}.nodes[{position}]",
+                               f"must be a customer id from 0 to {customers - 1}, "
+                               f"got {show_value(node)}")
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -748,7 +749,7 @@ def _available_memory_bytes() -> int | None:
         return None
 
 
-def _unknown(what: str, name: str, known: Iterable[str]) -> str:
+def unknown_message(what: str, name: str, known: Iterable[str]) -> str:
     """ "unknown key 'bse'; did you mean 'base'?" (or the list of known names)."""
     known = list(known)
     close = difflib.get_close_matches(name, known, n=1)
@@ -757,7 +758,7 @@ def _unknown(what: str, name: str, known: Iterable[str]) -> str:
     return f"unknown {what} '{name}'; expected one of: {', '.join(known)}"
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
     """A value as it would be written in a scenario file, for messages."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -846,7 +847,7 @@ _ASSIGNMENT_RE = re.compile(rf"\s*({_DOTTED_KEY})\s*=")
 _KEY_PART_RE = re.compile(_KEY_PART)
 
 
-def _key_lines(text: str) -> dict[str, int]:
+def key_lines(text: str) -> dict[str, int]:
     """The 1-based line where each dotted key (and each enclosing table) is first set in a TOML
     text, found by scanning lines and tracking [table] and [[array]] headers; the n-th
     [[events]] table is "events[n]" (from 0). Keys inside inline tables or multi-line values are

@@ -32,7 +32,7 @@ import pandas as pd
 
 from . import plots
 from .experiment import Design, Experiment, failure_message, run_sweep
-from .results import _replace_folder
+from .results import replace_folder
 from .scenario import ScenarioError
 from .stages import SOURCE_COLOURS, STATE_COLOURS, Source, State
 
@@ -85,7 +85,7 @@ class SensitivityResult:
             (staging / "sensitivity.json").write_text(json.dumps(record, indent=1) + "\n")
             for output in self.indices["output"].unique():
                 plot_indices(self, output, staging / "figures" / f"{output}.png")
-            _replace_folder(staging, folder)
+            replace_folder(staging, folder)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
