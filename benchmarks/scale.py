@@ -9,11 +9,11 @@ size n it reports, from a fresh subprocess per size so that peak memory does not
 graph build time, the time of one run of the baseline dynamics (`Scenario.default()` with the
 network replaced, 156 weeks, `sim.engine.Engine`) per simulated week and in customer-weeks per
 second, peak resident memory, and (from sim.graph_cache.CACHE_MIN_NODES nodes on) the time to
-store the graph in the graph cache and to load it back memory-mapped. Then the compile time of
-the kernels, cold (an empty NUMBA_CACHE_DIR) and warm (the same folder again), and `womsim run
-scenarios/baseline.toml` end to end, warm, with a split of where its time goes. Times are the
-best of --repeat, as wall time and as CPU time (which other processes on a shared machine barely
-move); the 1-minute load average is printed next to every figure.
+build and store the graph in the graph cache (a miss) and to load it back memory-mapped (a hit).
+Then the compile time of the kernels, cold (an empty NUMBA_CACHE_DIR) and warm (the same folder
+again), and `womsim run scenarios/baseline.toml` end to end, warm, with a split of where its time
+goes. Times are the best of --repeat, as wall time and as CPU time (which other processes on a
+shared machine barely move); the 1-minute load average is printed next to every figure.
 
 Memory: `peak` is ru_maxrss of the subprocess; `B/cust` is (peak - the peak of an interpreter
 that only imported sim) / n. On Linux the peak is also reset between phases (by writing 5 to
@@ -90,6 +90,13 @@ def reset_peak_rss() -> bool:
         return False
 
 
+def timed(action: Callable[[], object]) -> tuple[tuple[float, float], object]:
+    """((wall seconds, CPU seconds of this process), result) of calling action()."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = action()
+    return (time.perf_counter() - wall, time.process_time() - cpu), result
+
+
 def best_time(action: Callable[[], object], repeat: int) -> tuple[float, float, list, object]:
     """The shortest wall time and the shortest CPU time of this process over `repeat` calls of
     action(), every (wall, cpu) pair, and the last result. CPU time barely moves with the load
@@ -97,9 +104,8 @@ def best_time(action: Callable[[], object], repeat: int) -> tuple[float, float, 
     times, result = [], None
     for _ in range(repeat):
         result = None  # let the previous result go before the next is made
-        wall, cpu = time.perf_counter(), time.process_time()
-        result = action()
-        times.append((time.perf_counter() - wall, time.process_time() - cpu))
+        spent, result = timed(action)
+        times.append(spent)
     return min(w for w, _ in times), min(c for _, c in times), times, result
 
 
@@ -141,7 +147,7 @@ def measure_size(kind: str, n: int, repeat: int, weeks: int) -> dict:
         with tempfile.TemporaryDirectory(prefix="womsim-scale-") as folder:
             start = time.perf_counter()
             cached_graph(scenario.network, seed, folder=Path(folder))  # a miss: build and store
-            cache["cache_store_s"] = max(time.perf_counter() - start - build_s, 0.0)
+            cache["cache_miss_s"] = time.perf_counter() - start
             cache["cache_load_s"], _, _, _ = best_time(
                 lambda: cached_graph(scenario.network, seed, folder=Path(folder)), repeat)
     return {
@@ -163,11 +169,14 @@ def measure_compile() -> dict:
     on a read-only graph (the graph cache's memory maps compile a variant of their own), each
     against the numba cache in NUMBA_CACHE_DIR; then the same again in this process."""
     load_before = load()
-    start = time.perf_counter()
-    from sim.engine import Engine, graph_seed
-    from sim.graph import Graph, build_graph
 
-    import_s = time.perf_counter() - start
+    def imports():
+        from sim.engine import Engine, graph_seed
+        from sim.graph import Graph, build_graph
+
+        return Engine, graph_seed, Graph, build_graph
+
+    import_s, (Engine, graph_seed, Graph, build_graph) = timed(imports)  # noqa: N806
     scenario = scenario_for("watts_strogatz", TINY, TINY_WEEKS)
 
     def read_only(graph: Graph) -> Graph:
@@ -179,22 +188,15 @@ def measure_compile() -> dict:
             arrays.append(array)
         return Graph(graph.n, *arrays)
 
-    def phases() -> dict[str, float]:
-        out = {}
-        start = time.perf_counter()
-        graph = build_graph(scenario.network, graph_seed(scenario))
-        out["graph_build_s"] = time.perf_counter() - start
-        start = time.perf_counter()
-        Engine(scenario, 1, graph).run()
-        out["engine_run_s"] = time.perf_counter() - start
-        start = time.perf_counter()
-        Engine(scenario, 1, read_only(graph)).run()
-        out["read_only_run_s"] = time.perf_counter() - start
-        return out
+    def phases() -> dict[str, tuple[float, float]]:
+        build, graph = timed(lambda: build_graph(scenario.network, graph_seed(scenario)))
+        run, _ = timed(lambda: Engine(scenario, 1, graph).run())
+        read_only_run, _ = timed(lambda: Engine(scenario, 1, read_only(graph)).run())
+        return {"graph_build": build, "engine_run": run, "read_only_run": read_only_run}
 
     first = phases()
     again = phases()
-    return {"import_s": import_s, "first": first, "again": again,
+    return {"import": import_s, "first": first, "again": again,
             "load_before": load_before, "load_after": load()}
 
 
@@ -312,37 +314,41 @@ def size_tables(rows: list[dict], baseline_rss: int) -> str:
     speed = [[r["kind"], f"{r['n']:,}", f"{r['csr_entries']:,}", f"{r['build_s']:.3f}",
               f"{r['build_cpu_s']:.3f}", f"{r['run_s']:.2f}", f"{r['run_cpu_s']:.2f}",
               f"{r['week_ms']:.2f}",
-              f"{r['customer_weeks_per_s'] / 1e6:.1f}", f"{r['adopted_fraction']:.1%}",
+              f"{r['customer_weeks_per_s'] / 1e6:.1f}",
+              f"{r['n'] * r['weeks'] / r['run_cpu_s'] / 1e6:.1f}", f"{r['adopted_fraction']:.1%}",
               f"{r['load_before']:.1f}"] for r in rows]
     memory = [[r["kind"], f"{r['n']:,}", f"{r['peak_rss'] / MB:.0f}",
                f"{(r['peak_rss'] - baseline_rss) / r['n']:.0f}",
                f"{r['build_peak'] / MB:.0f}", f"{r['run_peak'] / MB:.0f}",
                f"{(r['run_peak'] - r['ready_rss']) / r['n']:.0f}",
-               f"{r['cache_store_s']:.3f}" if r["cached"] else "-",
+               f"{r['cache_miss_s']:.3f}" if r["cached"] else "-",
                f"{1e3 * r['cache_load_s']:.2f}" if r["cached"] else "-",
                f"{r['load_after']:.1f}"] for r in rows]
     return "\n\n".join([
         table(["graph", "n", "CSR entries", "build s", "build cpu s", "run s", "run cpu s",
-               "ms/week", "M cust-weeks/s",
+               "ms/week", "M cust-weeks/s", "(per cpu s)",
                "adopted", "load"], speed),
         table(["graph", "n", "peak MB", "B/cust", "build peak MB", "run peak MB",
-               "run B/cust", "cache store s", "cache load ms", "load"], memory),
+               "run B/cust", "cache miss s", "cache hit ms", "load"], memory),
     ])
 
 
 def compile_table(result: dict) -> str:
-    """Cold and warm compile times, by phase."""
-    names = {"graph_build_s": "first graph build", "engine_run_s": "first Engine.run()",
-             "read_only_run_s": "first run, read-only graph"}
-    rows = [["import sim", f"{result['cold']['import_s']:.2f}",
-             f"{result['warm']['import_s']:.2f}", ""]]
+    """Cold and warm compile times, by phase (wall and CPU seconds)."""
+    cold, warm = result["cold"], result["warm"]
+    names = {"graph_build": "first graph build", "engine_run": "first Engine.run()",
+             "read_only_run": "first run, read-only graph"}
+    rows = [["import sim", *(f"{x:.2f}" for x in (*cold["import"], *warm["import"])), ""]]
     for key, name in names.items():
-        rows.append([name, f"{result['cold']['first'][key]:.2f}",
-                     f"{result['warm']['first'][key]:.2f}",
-                     f"{result['warm']['again'][key]:.3f}"])
-    loads = f"{result['cold']['load_before']:.1f} / {result['warm']['load_before']:.1f}"
-    return table(["tiny scenario (1,000 customers, 4 weeks)", "cold s", "warm s",
-                  "in-process again s"], rows) + f"\nload (cold / warm): {loads}"
+        rows.append([name, *(f"{x:.2f}" for x in (*cold["first"][key], *warm["first"][key])),
+                     f"{warm['again'][key][0]:.3f}"])
+    rows.append(["sum", *(f"{sum(p[i] for p in (cold['import'], *cold['first'].values())):.2f}"
+                          for i in (0, 1)),
+                 *(f"{sum(p[i] for p in (warm['import'], *warm['first'].values())):.2f}"
+                   for i in (0, 1)), ""])
+    loads = f"{cold['load_before']:.1f} / {warm['load_before']:.1f}"
+    return table(["tiny scenario (1,000 customers, 4 weeks)", "cold s", "cold cpu s", "warm s",
+                  "warm cpu s", "again in-process s"], rows) + f"\nload (cold / warm): {loads}"
 
 
 def cli_table(end_to_end: dict, phases: dict) -> str:
