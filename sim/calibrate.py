@@ -841,14 +841,9 @@ def register(commands) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m sim.calibrate ARGS`: the same as `womsim calibrate ARGS`."""
-    parser = argparse.ArgumentParser(prog="womsim")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["calibrate", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return args.func(args)
-    except ScenarioError as error:
-        print(f"womsim: error: {error}", file=sys.stderr)
-        return 2
+    from .cli import main as womsim
+
+    return womsim(["calibrate", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

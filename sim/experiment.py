@@ -1009,14 +1009,9 @@ def register(commands: Any) -> None:
 def main_sweep(argv: Sequence[str] | None = None) -> int:
     """`python -m sim.experiment EXPERIMENT [options]`: `womsim sweep` on its own; returns the
     exit status (2 for bad input, printed as one line)."""
-    parser = argparse.ArgumentParser(prog="python -m sim.experiment")
-    register(parser.add_subparsers())
-    args = parser.parse_args(["sweep", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return args.func(args)
-    except ScenarioError as error:
-        print(f"womsim: error: {error}", file=sys.stderr)
-        return 2
+    from .cli import main as womsim
+
+    return womsim(["sweep", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
