@@ -40,9 +40,7 @@ import math
 import multiprocessing
 import os
 import shlex
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -59,7 +57,7 @@ from .engine import Engine, build_scenario_graph
 from .graph import Graph
 from .parameters import SECTIONS
 from .plots import BAND_ALPHA, DPI, band_by_week, draw_band, figure
-from .results import replace_folder
+from .results import staged_folder
 from .rng import derived_seed, replicate_seed
 from .runner import PARALLEL_THRESHOLD_CUSTOMER_WEEKS
 from .scenario import Scenario, ScenarioError
@@ -567,18 +565,12 @@ class CalibrationResult:
                 (folder / name).exists() for name in ("fitted.toml", "summary.json")):
             raise ScenarioError("exists and is not a calibration folder; choose another --out",
                                 file=folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-        try:
+        with staged_folder(folder) as staging:
             (staging / "fitted.toml").write_text(self.fitted_toml(folder))
             (staging / "summary.json").write_text(
                 json.dumps(self.summary(command), indent=2) + "\n")
             self.curve_table().to_csv(staging / "curve.csv", index=False)
             plot_calibration(self, staging / "calibration.png")
-            replace_folder(staging, folder)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
         return folder
 
 

@@ -15,9 +15,7 @@ import argparse
 import json
 import os
 import shlex
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,7 +28,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from . import plots
 from .metrics import KPI_NAMES
-from .results import SimulationResult, replace_folder, summarise
+from .results import SimulationResult, staged_folder, summarise
 from .runner import simulate
 from .scenario import Scenario, ScenarioError
 from .stages import SOURCE_COLOURS, STATE_COLOURS, Source, State
@@ -124,9 +122,7 @@ class Comparison:
         timeseries.parquet, summary.json, scenario.toml), `comparison.json`, `differences.csv`
         and `figures/` (kpis.png, adoption.png)."""
         folder = Path(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-        try:
+        with staged_folder(folder) as staging:
             for name, result in self.results.items():
                 result.write(staging / name, command=command, figures=False)
             record = {
@@ -147,10 +143,6 @@ class Comparison:
             from .report import write_comparison_report  # report imports this module
 
             write_comparison_report(self, staging, command)
-            replace_folder(staging, folder)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
         return folder
 
 

@@ -14,6 +14,8 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,9 +99,7 @@ class SimulationResult:
         from .plots import write_run_figures
 
         folder = Path(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-        try:
+        with staged_folder(folder) as staging:
             (staging / "summary.json").write_text(json.dumps(
                 {"scenario": self.scenario.name, "replications": len(self.seeds), "n": self.n,
                  "kpis": self.summary}, indent=2, allow_nan=True) + "\n")
@@ -115,11 +115,30 @@ class SimulationResult:
 
                 write_run_figures(self.timeseries, staging / "figures")
                 write_run_report(self, staging, command, figures=staging / "figures")
-            replace_folder(staging, folder)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
         return folder
+
+
+@contextmanager
+def staged_folder(folder: str | os.PathLike) -> Iterator[Path]:
+    """Write a folder atomically: yields an empty staging folder beside `folder`; when the block
+    finishes, the staging folder replaces `folder` (an existing one is removed only then); when
+    it raises, the staging folder is deleted and `folder` is left as it was."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    staging.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would hide the results from others
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    replace_folder(staging, folder)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def replace_folder(new: Path, target: Path) -> None:

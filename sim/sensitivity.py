@@ -18,9 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
-import tempfile
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -32,7 +30,7 @@ import pandas as pd
 
 from . import plots
 from .experiment import Design, Experiment, failure_message, run_sweep
-from .results import replace_folder
+from .results import staged_folder
 from .scenario import ScenarioError
 from .stages import SOURCE_COLOURS, STATE_COLOURS, Source, State
 
@@ -73,9 +71,7 @@ class SensitivityResult:
         """Write `indices.csv`, `sensitivity.json` and `figures/<output>.png` into `folder`,
         atomically (the folder appears complete or not at all)."""
         folder = Path(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-        try:
+        with staged_folder(folder) as staging:
             self.indices.to_csv(staging / "indices.csv", index=False)
             record = {"method": self.method, "samples": self.design.samples,
                       "parameters": self.design.names, "confidence": CONFIDENCE,
@@ -85,10 +81,6 @@ class SensitivityResult:
             (staging / "sensitivity.json").write_text(json.dumps(record, indent=1) + "\n")
             for output in self.indices["output"].unique():
                 plot_indices(self, output, staging / "figures" / f"{output}.png")
-            replace_folder(staging, folder)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
         return folder
 
 
