@@ -27,7 +27,8 @@ of every tool starts from the same seed nodes: those womsim's replicate r chose)
 mean times, the ratio of each tool's run time to ours (CPU time, which the load of other
 processes barely moves, and wall time), and the mean and spread of the final size (the share of
 nodes ever infected), which must agree between tools up to sampling error. NDlib and EoN are
-optional (`pip install ndlib EoN`, the `bench` extra); a missing one is skipped with a note.
+optional (`pip install ndlib EoN`, the `bench` extra; NDlib 6.0.1 also needs `six`, which it does
+not declare); one that cannot be imported is skipped with a note.
 JSON to --json (default benchmarks/results/peers.json).
 """
 
@@ -35,11 +36,12 @@ from __future__ import annotations
 
 import argparse
 import enum
-import importlib.util
+import importlib
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import networkx as nx
 import numpy as np
@@ -72,15 +74,18 @@ def cascade_scenario(n: int, mean_degree: float, transmissibility: float, seeds:
     })
 
 
-class Outcome:
-    """One run of one tool: its times, final size (share of nodes ever infected) and steps."""
+class Outcome(NamedTuple):
+    """One run of one tool: (wall, CPU) seconds of its setup and its run, the final size (share
+    of nodes ever infected) and the steps it took."""
 
-    def __init__(self, setup: tuple[float, float], run: tuple[float, float], final: float,
-                 steps: float) -> None:
-        self.setup, self.run, self.final, self.steps = setup, run, final, steps
+    setup: tuple[float, float]
+    run: tuple[float, float]
+    final: float
+    steps: float
 
 
 def clock() -> tuple[float, float]:
+    """A (wall, CPU) reading for `since`."""
     return time.perf_counter(), time.process_time()
 
 
@@ -108,7 +113,7 @@ def run_womsim(scenario: Scenario, graph: Graph, replicate: int) -> tuple[Outcom
     run = since(start)
     adopted = engine.customers.adopted_week >= 0
     seeds = np.flatnonzero(engine.customers.adopted_source == int(Source.SEED))
-    return Outcome(setup, run, adopted.mean(), engine.week), seeds
+    return Outcome(setup, run, float(adopted.mean()), engine.week), seeds
 
 
 class Health(enum.Enum):
@@ -224,10 +229,10 @@ def run_eon_discrete(graph: nx.Graph, transmissibility: float, seeds: np.ndarray
     return Outcome((0.0, 0.0), run, recovered[-1] / graph.number_of_nodes(), times[-1])
 
 
-# name -> (runner, module it needs, what it runs)
+# name -> (runner, module it imports, what it runs)
 PEERS: dict[str, tuple[Callable[..., Outcome], str, str]] = {
     "mesa": (run_mesa, "mesa", "plain Mesa model (virus_on_network style)"),
-    "ndlib": (run_ndlib, "ndlib", "NDlib IndependentCascadesModel"),
+    "ndlib": (run_ndlib, "ndlib.models.epidemics", "NDlib IndependentCascadesModel"),
     "eon_fast_sir": (run_eon_fast_sir, "EoN", "EoN fast_SIR, tau/(tau+gamma) = T"),
     "eon_discrete": (run_eon_discrete, "EoN", "EoN basic_discrete_SIR, p = T"),
 }
@@ -276,9 +281,11 @@ def benchmark(n: int, mean_degree: float, transmissibility: float, seeds: int, s
     notes = []
     for name in tools:
         runner, module, what = PEERS[name]
-        if importlib.util.find_spec(module) is None:
-            notes.append(f"{name}: skipped, {module} is not installed "
-                         "(pip install ndlib EoN, or the `bench` extra)")
+        try:
+            importlib.import_module(module)
+        except ImportError as error:  # missing, or installed without a dependency of its own
+            notes.append(f"{name}: skipped, cannot import {module} ({error}); "
+                         "pip install ndlib EoN six (or the `bench` extra)")
             continue
         results[name] = {"what": what, "load": load()}
         outcomes = [runner(nx_graph, transmissibility, seed_sets[r], steps, r)
@@ -301,7 +308,8 @@ def report(result: dict) -> str:
                      f"{r['run_cpu_s'] / ours['run_cpu_s']:.0f}x",
                      f"{r['run_s'] / ours['run_s']:.0f}x",
                      f"{r['final_mean']:.2%}", f"{r['final_sd']:.2%}",
-                     f"{r['steps_mean']:.1f}", f"{r['load']:.1f}"])
+                     "-" if np.isnan(r["steps_mean"]) else f"{r['steps_mean']:.1f}",
+                     f"{r['load']:.1f}"])
     title = (f"independent cascade, Barabasi-Albert n = {result['n']:,} (mean degree "
              f"{result['mean_degree']:g}), T = {result['transmissibility']}, "
              f"{result['seeds']} seeds, {result['runs']} runs each, at most "

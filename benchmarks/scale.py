@@ -37,8 +37,12 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from common import RESULTS, load, machine, table, write_json
+
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_JSON = RESULTS / "scale.json"
@@ -56,8 +60,9 @@ MB = 1024 * 1024
 # --------------------------------------------------------------------------------------------
 
 
-def scenario_for(kind: str, n: int, weeks: int = WEEKS):
-    """The baseline dynamics (Scenario.default()) on the issue's graph of `kind` with n nodes."""
+def scenario_for(kind: str, n: int, weeks: int = WEEKS) -> Scenario:
+    """The baseline dynamics (Scenario.default()) on the issue's graph of `kind` with n nodes.
+    (sim is imported by the measurements themselves, so that their timings include it.)"""
     from sim.scenario import Scenario
 
     return Scenario.default().with_overrides({

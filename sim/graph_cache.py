@@ -154,6 +154,7 @@ def _store(graph: Graph, entry: Path) -> None:
     entry.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", suffix=".tmp", dir=entry.parent))
     try:
+        tmp.chmod(0o755)  # mkdtemp's 0700 would hide the entry from others sharing the folder
         arrays = {"indptr": graph.indptr, "indices": graph.indices, "weight": graph.weight}
         if graph.labels is not None:
             arrays["labels"] = np.asarray([str(label) for label in graph.labels], dtype=str)
