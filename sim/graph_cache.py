@@ -1,11 +1,11 @@
-"""A disk cache of built graphs, shared read-only between processes (issue 3, item 3).
+"""A disk cache of built graphs, shared between processes (issue 3, item 3).
 
 A graph is stored once, as `.npy` files in a folder named by a hash of everything that decides
 its arrays: the generator and its parameters, the graph seed, and the source of `sim/graph.py`
 itself (so a changed generator never serves a stale graph). An edge list's key also holds its
-resolved path, size and modification time. Later builds load the arrays memory-mapped read-only,
-so every process (sweep workers, dask workers, a second `womsim run`) maps the same pages of the
-page cache instead of holding its own copy, and skips the build.
+resolved path, size and modification time. Later builds load the arrays memory-mapped
+(copy-on-write), so every process (sweep workers, dask workers, a second `womsim run`) maps the
+same pages of the page cache instead of holding its own copy, and skips the build.
 
 Entries are written into a temporary folder beside their final place and renamed into it, which
 is atomic: a reader sees a complete entry or none. If the cache folder cannot be written, the
@@ -103,8 +103,9 @@ def cached_graph(network: NetworkParams, seed: int, base_dir: Path | None = None
                  folder: Path | None = None) -> Graph:
     """build_graph(network, seed, base_dir), through the cache in `folder` (default cache_dir()).
 
-    The arrays are identical to an uncached build's. A cached graph's arrays are read-only
-    memory maps; graphs that are not cached (see graph_key) are built as usual.
+    The arrays are identical to an uncached build's. A cached graph's arrays are copy-on-write
+    memory maps of the cache's files; graphs that are not cached (see graph_key) are built as
+    usual.
     """
     key = graph_key(network, seed, base_dir)
     if key is None:
@@ -124,8 +125,8 @@ def cached_graph(network: NetworkParams, seed: int, base_dir: Path | None = None
 
 
 def _load(entry: Path) -> Graph | None:
-    """The graph stored in `entry`, memory-mapped read-only; None if there is no such entry. An
-    entry that cannot be read (a damaged disk, a file changed by hand) is removed."""
+    """The graph stored in `entry`, memory-mapped (copy-on-write); None if there is no such
+    entry. An entry that cannot be read (a damaged disk, a file changed by hand) is removed."""
     try:
         meta = json.loads((entry / _META).read_text())
     except FileNotFoundError:
@@ -134,7 +135,10 @@ def _load(entry: Path) -> Graph | None:
         shutil.rmtree(entry, ignore_errors=True)
         return None
     try:
-        arrays = {name: np.load(entry / f"{name}.npy", mmap_mode="r")
+        # Copy-on-write mapping: pages are shared with every process that maps the file, nothing
+        # written in memory ever reaches it, and the arrays keep the ordinary (writeable) type,
+        # so the kernels need no second compiled version for read-only arrays.
+        arrays = {name: np.load(entry / f"{name}.npy", mmap_mode="c")
                   for name in meta["arrays"]}
         labels = arrays.get("labels")
         if labels is not None:

@@ -355,6 +355,8 @@ def paid_and_talk(seed, t, p_t, prm, net, c, m, row):
     """4.3 Each UNAWARE customer not recruited by a share enters ZMOT with probability
     1 - exp(-(eta p_t + lambda_i) dt), lambda_i = q * (talk pressure / sum of in-tie strengths);
     each REJECTED one the same with only positive talkers. Source paid or talk in proportion."""
+    if p_t <= 0.0 and prm.imitation <= 0.0:
+        return  # no hazard for anyone (e.g. the independent cascade): nothing to draw
     key = step_key(seed, t)
     p_only = -math.expm1(-p_t * WEEK)  # the probability for customers nobody talks to
     for i in range(c.state.shape[0]):
@@ -618,7 +620,8 @@ def _talk_weight(prm, c, i):
 def push_talk(prm, net, c, m):
     """After the step: push each changed talker's weight to the customers who hear it, so that the
     next step reads talkers as they were before its sub-step 1. Deltas are exact (fixed point);
-    customers who can no longer be stimulated (they bought) are skipped: nobody reads theirs."""
+    customers who can no longer be stimulated (they bought) are skipped, and with q = 0 nobody is
+    pushed to: nobody reads that pressure."""
     for k in range(m.counts[1]):
         i = m.talk_changed[k]
         new = _talk_weight(prm, c, i)
@@ -629,6 +632,8 @@ def push_talk(prm, net, c, m):
             continue
         c.talk_kappa[i] = new
         c.talk_kappa_positive[i] = new_positive
+        if prm.imitation <= 0.0:
+            continue  # with q = 0 nobody reads talk pressure: do not maintain it
         if net.complete:
             m.totals[4] += _talk_term(1.0, new) - _talk_term(1.0, old)
             m.totals[5] += _talk_term(1.0, new_positive) - _talk_term(1.0, old_positive)

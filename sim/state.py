@@ -46,7 +46,8 @@ class Customers(NamedTuple):
     talk_kappa_positive: np.ndarray  # float32, the same counted only while v >= 0
     # int64 [n, 2]: sum of omega * kappa over talking in-neighbours ([:, 0]) and over the positive
     # ones ([:, 1]), fixed point; side by side so one cache line serves both. Kept exact for the
-    # customers who can still be stimulated (UNAWARE, ZMOT, REJECTED); nobody else reads it.
+    # customers who can still be stimulated (UNAWARE, ZMOT, REJECTED) when q > 0; nobody else
+    # reads it.
     talk_pressure: np.ndarray
 
 
