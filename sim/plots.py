@@ -11,9 +11,13 @@ is safe in worker processes, notebooks and servers alike.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -1008,17 +1012,34 @@ def plot_kpi_differences(differences: pd.DataFrame, path: str | Path, reference:
         return _save(fig, path)
 
 
-def write_run_figures(timeseries: pd.DataFrame, folder: str | Path) -> list[Path]:
+RUN_FIGURES: tuple[tuple[str, Callable[[pd.DataFrame, Path], Path]], ...] = (
+    ("states.png", plot_states),
+    ("adoption_by_source.png", plot_adoption_by_source),
+    ("circle_of_life.png", plot_circle_of_life),
+    ("funnel.png", plot_funnel),
+    ("share_ratio.png", plot_share_ratio),
+    ("cumulative_profit.png", plot_cumulative_profit),
+)
+
+
+def _draw(timeseries: pd.DataFrame, folder: Path, index: int) -> Path:
+    name, draw = RUN_FIGURES[index]
+    return draw(timeseries, folder / name)
+
+
+def write_run_figures(timeseries: pd.DataFrame, folder: str | Path,
+                      workers: int | None = None) -> list[Path]:
     """Write a run's standard figures into `folder` (created if missing): `states.png`,
     `adoption_by_source.png`, `circle_of_life.png`, `funnel.png`, `share_ratio.png` and
-    `cumulative_profit.png`. Returns their paths, in that order."""
+    `cumulative_profit.png`. Returns their paths, in that order. Drawing is most of the time a
+    run folder takes, so the figures are drawn by forked processes, one per core (`workers`)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    return [
-        plot_states(timeseries, folder / "states.png"),
-        plot_adoption_by_source(timeseries, folder / "adoption_by_source.png"),
-        plot_circle_of_life(timeseries, folder / "circle_of_life.png"),
-        plot_funnel(timeseries, folder / "funnel.png"),
-        plot_share_ratio(timeseries, folder / "share_ratio.png"),
-        plot_cumulative_profit(timeseries, folder / "cumulative_profit.png"),
-    ]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    workers = min(workers or cores, len(RUN_FIGURES))
+    draw = partial(_draw, timeseries, folder)
+    if workers <= 1 or not hasattr(os, "fork"):
+        return [draw(index) for index in range(len(RUN_FIGURES))]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        return list(pool.map(draw, range(len(RUN_FIGURES))))
