@@ -46,14 +46,19 @@ def bass_closed_form(weeks: int) -> np.ndarray:
     return (1.0 - decay) / (1.0 + (Q / P) * decay)
 
 
+def simulated_bass_curves(customers: int, weeks: int, replications: int) -> np.ndarray:
+    """F_t of each replicate of the Bass scenario: the fraction not UNAWARE in each week's row."""
+    scenario = bass_scenario(customers, weeks, replications)
+    graph = build_scenario_graph(scenario)
+    return np.array([
+        1.0 - run_engine(scenario, r, graph).history_frame()["unaware"].to_numpy() / customers
+        for r in range(replications)])
+
+
 @pytest.mark.slow
 def test_bass_on_complete_graph_matches_recursion_and_closed_form():
     customers, weeks, replications = 10_000, 520, 30
-    scenario = bass_scenario(customers, weeks, replications)
-    graph = build_scenario_graph(scenario)
-    curves = np.array([
-        1.0 - run_engine(scenario, r, graph).history_frame()["unaware"].to_numpy() / customers
-        for r in range(replications)])
+    curves = simulated_bass_curves(customers, weeks, replications)
     mean = curves.mean(axis=0)
     standard_error = curves.std(axis=0, ddof=1) / math.sqrt(replications)
     recursion = bass_recursion(customers, weeks)
@@ -67,11 +72,7 @@ def test_bass_on_complete_graph_matches_recursion_and_closed_form():
 def test_bass_small_market_first_weeks_follow_recursion():
     """A quick version for `-m "not slow"`: 2,000 customers, 2 years, 12 runs."""
     customers, weeks, replications = 2_000, 104, 12
-    scenario = bass_scenario(customers, weeks, replications)
-    graph = build_scenario_graph(scenario)
-    curves = np.array([
-        1.0 - run_engine(scenario, r, graph).history_frame()["unaware"].to_numpy() / customers
-        for r in range(replications)])
+    curves = simulated_bass_curves(customers, weeks, replications)
     standard_error = curves.std(axis=0, ddof=1) / math.sqrt(replications)
     recursion = bass_recursion(customers, weeks)
     assert np.all(np.abs(curves.mean(axis=0) - recursion) <= np.maximum(3 * standard_error, 0.01))
