@@ -638,18 +638,21 @@ def push_talk(prm, net, c, m):
             m.totals[4] += _talk_term(1.0, new) - _talk_term(1.0, old)
             m.totals[5] += _talk_term(1.0, new_positive) - _talk_term(1.0, old_positive)
             continue
-        delta = _talk_term(1.0, new) - _talk_term(1.0, old)
-        delta_positive = _talk_term(1.0, new_positive) - _talk_term(1.0, old_positive)
+        # The deltas for a strong tie, computed once; a weak tie's are computed for its weight.
+        strong = _talk_term(1.0, new) - _talk_term(1.0, old)
+        strong_positive = _talk_term(1.0, new_positive) - _talk_term(1.0, old_positive)
         for e in range(net.out_indptr[i], net.out_indptr[i + 1]):
             j = net.out_indices[e]
             if not _listening(c.state[j]):
                 continue
-            if net.weighted:
-                w = _tie(net.out_weight, True, e)
-                delta = _talk_term(w, new) - _talk_term(w, old)
-                delta_positive = _talk_term(w, new_positive) - _talk_term(w, old_positive)
-            c.talk_pressure[j, 0] += delta
-            c.talk_pressure[j, 1] += delta_positive
+            w = _tie(net.out_weight, net.weighted, e)
+            if w == 1.0:
+                c.talk_pressure[j, 0] += strong
+                c.talk_pressure[j, 1] += strong_positive
+            else:
+                c.talk_pressure[j, 0] += _talk_term(w, new) - _talk_term(w, old)
+                c.talk_pressure[j, 1] += (_talk_term(w, new_positive)
+                                          - _talk_term(w, old_positive))
     m.counts[1] = 0
 
 
