@@ -46,6 +46,11 @@ def kpi_table(summary: dict[str, dict[str, float]], names=HEADLINE_KPIS) -> str:
     return "\n".join(lines)
 
 
+def command_line() -> str:
+    """The `womsim` command this process runs, quoted so that it can be pasted back."""
+    return "womsim " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
 def _load(path: str, overrides: list[str] | None = None) -> Scenario:
     return Scenario.load(path, overrides or None)
 
@@ -59,7 +64,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = simulate(scenario, replications=args.reps, seed=args.seed, weeks=args.weeks,
                       workers=args.workers, progress=True)
     elapsed = time.perf_counter() - started
-    command = "womsim " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = command_line()
     result.write(out, command=command)
     print(f"{scenario.name}: {len(result.seeds)} runs x {result.scenario.weeks} weeks, "
           f"{result.n:,} customers, in {elapsed:.1f} s")

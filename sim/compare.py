@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,7 +29,7 @@ from .metrics import KPI_NAMES
 from .results import SimulationResult, staged_folder, summarise
 from .runner import simulate
 from .scenario import Scenario, ScenarioError
-from .stages import SOURCE_COLOURS, STATE_COLOURS, Source, State
+from .stages import ADOPTED_COLUMNS, SOURCE_COLOURS, STATE_COLOURS, Source, State
 
 # Which way is better, for every KPI: +1 higher, -1 lower, 0 neither. Adopters by source describe
 # the mix of acquisition (fewer from paid media is not worse in itself), and seeded customers are
@@ -68,7 +66,6 @@ SCENARIO_COLOURS = (SOURCE_COLOURS[Source.PAID], STATE_COLOURS[State.REJECTED],
                     STATE_COLOURS[State.LOYAL], STATE_COLOURS[State.ZMOT],
                     SOURCE_COLOURS[Source.TALK], STATE_COLOURS[State.SMOT],
                     STATE_COLOURS[State.CHURNED])
-_ADOPTED = ["adopted_paid", "adopted_talk", "adopted_share", "adopted_seed"]
 
 
 @dataclass
@@ -279,8 +276,8 @@ def plot_adoption(comparison: Comparison, path: str | Path) -> Path:
     with plots.figure() as fig:
         ax = fig.subplots()
         for index, (name, result) in enumerate(comparison.results.items()):
-            table = plots.cumulative_by_replicate(result.timeseries, _ADOPTED)
-            table["adopted"] = table[_ADOPTED].sum(axis=1)
+            table = plots.cumulative_by_replicate(result.timeseries, ADOPTED_COLUMNS)
+            table["adopted"] = table[list(ADOPTED_COLUMNS)].sum(axis=1)
             plots.draw_band(ax, plots.band_by_week(table, "adopted"), _colour(index), name,
                             scale=100.0 / result.n)
         weeks = first_result.timeseries["week"]
@@ -313,7 +310,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     names = comparison.names
     out = Path(args.out) if args.out else Path("out") / ("compare_" + "_vs_".join(names))
-    command = "womsim " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    from .cli import command_line
+
+    command = command_line()
     comparison.write(out, command=command)
     print(f"{len(names)} scenarios x {comparison.replications} replicates in {elapsed:.1f} s")
     print(comparison.table())

@@ -34,6 +34,7 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from sim.stages import (
     ACQUISITION_SOURCES,
+    ADOPTED_COLUMNS,
     SOURCE_COLOURS,
     STATE_COLOURS,
     STATE_LABELS,
@@ -246,7 +247,7 @@ def plot_adoption_by_source(timeseries: pd.DataFrame, path: str | Path) -> Path:
     not drawn; the legend says so.
     """
     n_customers = population(timeseries)
-    columns = [f"adopted_{source.column}" for source in ACQUISITION_SOURCES]
+    columns = list(ADOPTED_COLUMNS)
     totals = cumulative_by_replicate(
         timeseries.assign(adopted_all=timeseries[columns].sum(axis=1)), [*columns, "adopted_all"]
     )

@@ -25,6 +25,7 @@ import pandas as pd
 from . import __version__
 from .kernels import HISTORY_COLUMNS
 from .metrics import KPI_NAMES
+from .stages import ADOPTED_COLUMNS
 
 # Columns that hold money or sums of real numbers; the others are counts of customers.
 REAL_COLUMNS = frozenset({"revenue", "cost", "cost_paid", "cost_seed", "cost_referral",
@@ -86,8 +87,7 @@ class SimulationResult:
 
     def adopted_fraction_by_week(self) -> pd.DataFrame:
         """Cumulative adopters over N, one column per replicate, indexed by week."""
-        adopted = self.timeseries[["adopted_paid", "adopted_talk", "adopted_share",
-                                   "adopted_seed"]].sum(axis=1)
+        adopted = self.timeseries[list(ADOPTED_COLUMNS)].sum(axis=1)
         table = self.timeseries[["replicate", "week"]].assign(adopted=adopted)
         wide = table.pivot(index="week", columns="replicate", values="adopted")
         return wide.cumsum() / self.n

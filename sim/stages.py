@@ -40,6 +40,9 @@ class Source(IntEnum):
 
 ACQUISITION_SOURCES: tuple[Source, ...] = (Source.PAID, Source.TALK, Source.SHARE, Source.SEED)
 
+# The weekly history's new-adopter columns, one per acquisition source.
+ADOPTED_COLUMNS: tuple[str, ...] = tuple(f"adopted_{s.column}" for s in ACQUISITION_SOURCES)
+
 
 class Purpose(IntEnum):
     """What a counter-based draw decides (MODEL.md section 2). Never renumber: changing a code

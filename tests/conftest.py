@@ -10,6 +10,7 @@ import numpy as np
 from sim.engine import Engine
 from sim.rng import replicate_seed
 from sim.scenario import Scenario
+from sim.stages import ADOPTED_COLUMNS
 
 
 def make_scenario(settings: Mapping[str, Any] | None = None, events: list | None = None,
@@ -33,5 +34,4 @@ def run_engine(scenario: Scenario, replicate: int = 0, graph=None) -> Engine:
 def cumulative_adopted(engine: Engine) -> np.ndarray:
     """Cumulative adopters (first purchases and seeds) at the end of each week."""
     frame = engine.history_frame()
-    return frame[["adopted_paid", "adopted_talk", "adopted_share", "adopted_seed"]].sum(
-        axis=1).cumsum().to_numpy()
+    return frame[list(ADOPTED_COLUMNS)].sum(axis=1).cumsum().to_numpy()

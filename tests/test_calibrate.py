@@ -139,9 +139,10 @@ AGGREGATE_ERRORS = [
 ]
 
 
-@pytest.mark.parametrize(("text", "line", "column", "message"), AGGREGATE_ERRORS)
-def test_bad_aggregate_files_get_one_line_errors(aggregate_setup, text, line, column, message):
-    folder, scenario, graph = aggregate_setup
+def assert_data_error(setup, text, line, column, message) -> None:
+    """Loading `text` as a data file raises a one-line ScenarioError with this file, line,
+    column and message."""
+    folder, scenario, graph = setup
     path = write(folder / "bad.csv", text)
     with pytest.raises(ScenarioError) as caught:
         load_data(path, scenario, graph)
@@ -149,6 +150,11 @@ def test_bad_aggregate_files_get_one_line_errors(aggregate_setup, text, line, co
     assert (error.file, error.line, error.key) == (path, line, column)
     assert message in error.message
     assert "\n" not in str(error) and str(error).startswith(str(path))
+
+
+@pytest.mark.parametrize(("text", "line", "column", "message"), AGGREGATE_ERRORS)
+def test_bad_aggregate_files_get_one_line_errors(aggregate_setup, text, line, column, message):
+    assert_data_error(aggregate_setup, text, line, column, message)
 
 
 CUSTOMER_ERRORS = [
@@ -167,13 +173,7 @@ CUSTOMER_ERRORS = [
 @pytest.mark.parametrize(("text", "line", "column", "message"), CUSTOMER_ERRORS)
 def test_bad_per_customer_files_get_one_line_errors(customer_setup, text, line, column,
                                                     message):
-    folder, scenario, graph = customer_setup
-    path = write(folder / "bad.csv", text)
-    with pytest.raises(ScenarioError) as caught:
-        load_data(path, scenario, graph)
-    error = caught.value
-    assert (error.file, error.line, error.key) == (path, line, column)
-    assert message in error.message
+    assert_data_error(customer_setup, text, line, column, message)
 
 
 def test_per_customer_data_needs_an_edge_list(aggregate_setup):

@@ -17,9 +17,9 @@ from conftest import make_scenario, run_engine
 
 from sim.engine import Engine, build_scenario_graph
 from sim.rng import replicate_seed
-from sim.stages import Source, State
+from sim.stages import ADOPTED_COLUMNS, Source, State
 
-ADOPTED = ["adopted_paid", "adopted_talk", "adopted_share", "adopted_seed"]
+ADOPTED = list(ADOPTED_COLUMNS)
 STATES = ["unaware", "zmot", "smot", "loyal", "rejected", "churned"]
 LOSS_AVERSION = 2.25  # lambda_L, MODEL.md 4.5
 NEVER = 1e6  # repurchase_weeks: nobody comes back within a test's horizon

@@ -11,6 +11,7 @@ from conftest import make_scenario, run_engine
 from sim.engine import build_scenario_graph
 from sim.runner import simulate
 from sim.scenario import Scenario
+from sim.stages import ADOPTED_COLUMNS
 
 STATES = ["unaware", "zmot", "smot", "loyal", "rejected", "churned"]
 STIMULI = ["stimulus_paid", "stimulus_talk", "stimulus_share"]
@@ -53,19 +54,22 @@ def test_flows_balance_with_seeds_and_cumulative_adopters_never_fall():
     pre_purchase = history[["unaware", "zmot", "rejected"]].sum(axis=1)
     change = pre_purchase.diff().fillna(pre_purchase.iloc[0] - scenario.network.n)
     assert (change == -(history["fmot_buy"] + history["stimulus_seed"])).all()
-    adopted = history[["adopted_paid", "adopted_talk", "adopted_share", "adopted_seed"]]
+    adopted = history[list(ADOPTED_COLUMNS)]
     cumulative = adopted.sum(axis=1).cumsum()
     assert (cumulative.diff().dropna() >= 0).all()
     assert cumulative.iloc[-1] == np.count_nonzero(engine.customers.adopted_week >= 0)
     assert history["adopted_seed"].sum() == 60 == history["stimulus_seed"].sum()
 
 
+def assert_same_tables(first, second) -> None:
+    pd.testing.assert_frame_equal(first.timeseries, second.timeseries)
+    pd.testing.assert_frame_equal(first.runs, second.runs)
+
+
 def test_same_seed_gives_identical_tables():
     scenario = small_market(weeks=52, replications=3)
     first = simulate(scenario, workers=1)
-    second = simulate(scenario, workers=1)
-    pd.testing.assert_frame_equal(first.timeseries, second.timeseries)
-    pd.testing.assert_frame_equal(first.runs, second.runs)
+    assert_same_tables(first, simulate(scenario, workers=1))
     other = simulate(scenario, seed=scenario.seed + 1, workers=1)
     assert not other.timeseries.equals(first.timeseries)
 
@@ -73,9 +77,7 @@ def test_same_seed_gives_identical_tables():
 def test_worker_processes_give_the_same_tables_as_one():
     scenario = small_market(weeks=40, replications=4)
     serial = simulate(scenario, workers=1)
-    parallel = simulate(scenario, workers=2)
-    pd.testing.assert_frame_equal(serial.timeseries, parallel.timeseries)
-    pd.testing.assert_frame_equal(serial.runs, parallel.runs)
+    assert_same_tables(serial, simulate(scenario, workers=2))
 
 
 def test_scenarios_identical_until_week_50_share_their_history_until_then():
