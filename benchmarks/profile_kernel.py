@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 from common import RESULTS, load, machine, table, write_json
 
-from sim import kernels
-from sim.engine import Engine, graph_seed
-from sim.graph import build_graph
-from sim.rng import replicate_seed
-from sim.scenario import Scenario
+from sim.core import kernels
+from sim.run.engine import Engine, graph_seed
+from sim.graph.network import build_graph
+from sim.core.rng import replicate_seed
+from sim.scenario.load import Scenario
 
 SUBSTEPS = ("choose_seeds", "apply_seeds", "paid_media", "deliver_shares", "paid_and_talk", "fmot",
             "smot_and_umot", "loyalty", "record", "push_talk", "pass_messages_on")

@@ -8,7 +8,7 @@ For each graph kind (barabasi_albert at mean degree 8, watts_strogatz at mean de
 size n it reports, from a fresh subprocess per size so that peak memory does not mix: the native
 graph build time, the time of one run of the baseline dynamics (`Scenario.default()` with the
 network replaced, 156 weeks, `sim.engine.Engine`) per simulated week and in customer-weeks per
-second, peak resident memory, and (from sim.graph_cache.CACHE_MIN_NODES nodes on) the time to
+second, peak resident memory, and (from sim.graph.cache.CACHE_MIN_NODES nodes on) the time to
 build and store the graph in the graph cache (a miss) and to load it back memory-mapped (a hit).
 Then the compile time of the kernels, cold (an empty NUMBA_CACHE_DIR) and warm (the same folder
 again), and `womsim run scenarios/baseline.toml` end to end, warm, with a split of where its time
@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING
 from common import RESULTS, load, machine, table, write_json
 
 if TYPE_CHECKING:
-    from sim.scenario import Scenario
+    from sim.scenario.load import Scenario
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_JSON = RESULTS / "scale.json"
@@ -63,7 +63,7 @@ MB = 1024 * 1024
 def scenario_for(kind: str, n: int, weeks: int = WEEKS) -> Scenario:
     """The baseline dynamics (Scenario.default()) on the issue's graph of `kind` with n nodes.
     (sim is imported by the measurements themselves, so that their timings include it.)"""
-    from sim.scenario import Scenario
+    from sim.scenario.load import Scenario
 
     return Scenario.default().with_overrides({
         "network.kind": kind, "network.n": n, "network.mean_degree": MEAN_DEGREE[kind],
@@ -124,10 +124,10 @@ def measure_import() -> dict:
 
 def measure_size(kind: str, n: int, repeat: int, weeks: int) -> dict:
     """Build, run and cache one graph size (see the module docstring)."""
-    from sim.engine import Engine, graph_seed
-    from sim.graph import build_graph
-    from sim.graph_cache import cached_graph, graph_key
-    from sim.rng import replicate_seed
+    from sim.run.engine import Engine, graph_seed
+    from sim.graph.network import build_graph
+    from sim.graph.cache import cached_graph, graph_key
+    from sim.core.rng import replicate_seed
 
     scenario = scenario_for(kind, n, weeks)
     tiny = scenario_for(kind, TINY, TINY_WEEKS)
@@ -176,8 +176,8 @@ def measure_compile() -> dict:
     load_before = load()
 
     def imports():
-        from sim.engine import Engine, graph_seed
-        from sim.graph import Graph, build_graph
+        from sim.run.engine import Engine, graph_seed
+        from sim.graph.network import Graph, build_graph
 
         return Engine, graph_seed, Graph, build_graph
 
@@ -213,7 +213,7 @@ def cpu_seconds() -> float:
 
 
 def measure_cli_phases(scenario_path: str) -> dict:
-    """Where `womsim run` spends its time, in one process: importing sim.cli, simulate(), and
+    """Where `womsim run` spends its time, in one process: importing sim.app.cli, simulate(), and
     writing the run folder (tables only, then with figures); (wall, CPU) seconds each."""
     load_before = load()
     phases = {}
@@ -225,13 +225,13 @@ def measure_cli_phases(scenario_path: str) -> dict:
         return result
 
     def imports():
-        import sim.cli  # noqa: F401
-        from sim.runner import simulate
-        from sim.scenario import Scenario
+        import sim.app.cli  # noqa: F401
+        from sim.run.replicates import simulate
+        from sim.scenario.load import Scenario
 
         return simulate, Scenario
 
-    simulate, scenario = timed("import sim.cli", imports)
+    simulate, scenario = timed("import sim.app.cli", imports)
     result = timed("simulate()", lambda: simulate(scenario.load(scenario_path)))
     with tempfile.TemporaryDirectory(prefix="womsim-scale-") as folder:
         timed("write tables", lambda: result.write(Path(folder) / "tables", figures=False))
@@ -272,7 +272,7 @@ def womsim_command() -> list[str]:
     script = Path(sys.executable).with_name("womsim")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "import sys; from sim.cli import main; sys.exit(main())"]
+    return [sys.executable, "-c", "import sys; from sim.app.cli import main; sys.exit(main())"]
 
 
 def time_womsim_run(scenario: str, runs: int = 2) -> dict:

@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim import analytic, plots
-from sim.compare import SCENARIO_COLOURS
-from sim.experiment import Experiment, run_sweep
+from sim.analysis import analytic
+from sim.present import plots
+from sim.analysis.compare import SCENARIO_COLOURS
+from sim.analysis.experiment import Experiment, run_sweep
 
 HERE = Path(__file__).resolve().parent
 STATES = ["unaware", "zmot", "smot", "loyal", "rejected", "churned"]

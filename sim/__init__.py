@@ -1,24 +1,28 @@
 """womsim: word-of-mouth diffusion and the marketing circle of life on social graphs.
 
 The public API: `Scenario` (scenario files), `simulate` (replications of a scenario), `Engine`
-(one run stepped by hand) and `WomModel` (the Mesa face, imported on first use).
+(one run stepped by hand), `WomModel` (the Mesa face) and `load_sweep`. Each is imported on first
+use, so `import sim` stays cheap (no numba, pandas or mesa until something needs them).
 """
 
+from importlib import import_module
 from typing import Any
 
 __version__ = "0.1.0"
 
-from .engine import Engine  # noqa: E402
-from .runner import simulate  # noqa: E402
-from .scenario import Scenario, ScenarioError  # noqa: E402
+# Public name -> the module that defines it (docs/architecture.md lists the layers).
+_PUBLIC = {
+    "Engine": "sim.run.engine",
+    "simulate": "sim.run.replicates",
+    "Scenario": "sim.scenario.load",
+    "ScenarioError": "sim.scenario.load",
+    "WomModel": "sim.mesa.model",
+}
 
-__all__ = ["Engine", "Scenario", "ScenarioError", "WomModel", "simulate", "__version__"]
+__all__ = [*_PUBLIC, "__version__"]
 
 
 def __getattr__(name: str) -> Any:
-    # Mesa is only imported by those who use the Mesa face.
-    if name == "WomModel":
-        from .model import WomModel
-
-        return WomModel
+    if name in _PUBLIC:
+        return getattr(import_module(_PUBLIC[name]), name)
     raise AttributeError(f"module 'sim' has no attribute {name!r}")

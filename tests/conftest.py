@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from sim.engine import Engine
-from sim.rng import replicate_seed
-from sim.scenario import Scenario
-from sim.stages import ADOPTED_COLUMNS
+from sim.run.engine import Engine
+from sim.core.rng import replicate_seed
+from sim.scenario.load import Scenario
+from sim.core.stages import ADOPTED_COLUMNS
 
 
 def make_scenario(settings: Mapping[str, Any] | None = None, events: list | None = None,

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.bass import bass_cdf, fit_bass
+from sim.analysis.bass import bass_cdf, fit_bass
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.bass import bass_cdf
-from sim.calibrate import (
+from sim.analysis.bass import bass_cdf
+from sim.analysis.calibrate import (
     WEEKS_PER_UNIT,
     adoption_counts,
     calibrate,
@@ -19,10 +19,10 @@ from sim.calibrate import (
     main,
     parse_fit,
 )
-from sim.engine import Engine, build_scenario_graph
-from sim.graph import erdos_renyi
-from sim.rng import replicate_seed
-from sim.scenario import Scenario, ScenarioError
+from sim.run.engine import Engine, build_scenario_graph
+from sim.graph.network import erdos_renyi
+from sim.core.rng import replicate_seed
+from sim.scenario.load import Scenario, ScenarioError
 
 # MODEL.md section 5: with these settings the model is the Bass model on its graph.
 BASS_SETTINGS = {

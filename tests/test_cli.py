@@ -11,11 +11,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim import plots
-from sim.cli import main
-from sim.metrics import KPI_NAMES
-from sim.runner import simulate
-from sim.scenario import Scenario
+from sim.present import plots
+from sim.app.cli import main
+from sim.core.metrics import KPI_NAMES
+from sim.run.replicates import simulate
+from sim.scenario.load import Scenario
 
 TIMESERIES_COLUMNS = [
     "replicate", "week", "unaware", "zmot", "smot", "loyal", "rejected", "churned",
@@ -102,7 +102,7 @@ def test_bad_scenario_is_one_line_error_with_exit_status_2(tmp_path, capsys):
 def test_installed_command_reports_unknown_key(tmp_path):
     path = tmp_path / "typo.toml"
     path.write_text("[sharing]\nbse = 0.2\n")
-    done = subprocess.run([sys.executable, "-m", "sim.cli", "validate", str(path)],
+    done = subprocess.run([sys.executable, "-m", "sim.app.cli", "validate", str(path)],
                           capture_output=True, text=True)
     assert done.returncode == 2
     assert "typo.toml:2: sharing.bse: unknown key 'bse'; did you mean 'base'?" in done.stderr

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.compare import BETTER, compare, paired_differences, register
-from sim.metrics import KPI_NAMES
-from sim.rng import replicate_seed
-from sim.scenario import Scenario
+from sim.analysis.compare import BETTER, compare, paired_differences, register
+from sim.core.metrics import KPI_NAMES
+from sim.core.rng import replicate_seed
+from sim.scenario.load import Scenario
 
 # A small market where word of mouth matters: paid media alone would take years.
 MARKET = """\

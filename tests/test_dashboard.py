@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from matplotlib.colors import to_rgba
 
-from sim import dashboard
-from sim.dashboard import (
+from sim.app import dashboard
+from sim.app.dashboard import (
     DEFAULT_CUSTOMERS,
     FLOW_BARS,
     OVERRIDES_ENV,
@@ -30,10 +30,10 @@ from sim.dashboard import (
     register,
     solara_command,
 )
-from sim.kernels import HISTORY_COLUMNS
-from sim.model import WomModel
-from sim.scenario import Scenario, ScenarioError
-from sim.stages import STATE_COLOURS, State
+from sim.core.kernels import HISTORY_COLUMNS
+from sim.mesa.model import WomModel
+from sim.scenario.load import Scenario, ScenarioError
+from sim.core.stages import STATE_COLOURS, State
 
 CHROMIUM = Path("/usr/bin/chromium")
 

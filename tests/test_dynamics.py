@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 from conftest import make_scenario, run_engine
 
-from sim.engine import Engine, build_scenario_graph
-from sim.rng import replicate_seed
-from sim.stages import ADOPTED_COLUMNS, Source, State
+from sim.run.engine import Engine, build_scenario_graph
+from sim.core.rng import replicate_seed
+from sim.core.stages import ADOPTED_COLUMNS, Source, State
 
 ADOPTED = list(ADOPTED_COLUMNS)
 STATES = ["unaware", "zmot", "smot", "loyal", "rejected", "churned"]

@@ -19,12 +19,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import sim.experiment as experiment_module
-from sim.experiment import Experiment, main_sweep, register, run_sweep, runs_of
-from sim.metrics import KPI_NAMES
-from sim.rng import replicate_seed
-from sim.runner import simulate
-from sim.scenario import Scenario, ScenarioError
+import sim.analysis.experiment as experiment_module
+from sim.analysis.experiment import Experiment, main_sweep, register, run_sweep, runs_of
+from sim.core.metrics import KPI_NAMES
+from sim.core.rng import replicate_seed
+from sim.run.replicates import simulate
+from sim.scenario.load import Scenario, ScenarioError
 
 # A market small and quick enough for many runs: strong paid media so 20 weeks show adoption.
 SMALL_SCENARIO = """\
@@ -346,7 +346,7 @@ def test_resume_after_sigkill_recomputes_only_the_missing_runs(scenario_file, tm
     out = tmp_path / "out"
     total = Experiment.load(path).run_count  # 120
     process = subprocess.Popen(
-        [sys.executable, "-m", "sim.experiment", str(path), "--out", str(out), "--workers",
+        [sys.executable, "-m", "sim.analysis.experiment", str(path), "--out", str(out), "--workers",
          "1", "--part-size", "3"], cwd=tmp_path, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
     try:

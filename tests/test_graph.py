@@ -13,7 +13,7 @@ import pytest
 import scipy.sparse as sp
 from scipy import stats
 
-from sim.graph import (
+from sim.graph.network import (
     Graph,
     barabasi_albert,
     build_graph,
@@ -24,7 +24,7 @@ from sim.graph import (
     random_regular,
     watts_strogatz,
 )
-from sim.parameters import NetworkParams
+from sim.scenario.schema import NetworkParams
 
 # --------------------------------------------------------------------------------------------
 # helpers

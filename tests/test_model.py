@@ -12,14 +12,14 @@ import pandas as pd
 import pytest
 from conftest import make_scenario
 
-import sim.model
-from sim.kernels import HISTORY_COLUMNS
-from sim.metrics import KPI_NAMES
-from sim.model import STATE_REPORTERS, Customer, WomModel
-from sim.rng import replicate_seed
-from sim.runner import run_once, simulate
-from sim.scenario import ScenarioError
-from sim.stages import Source, State
+import sim.mesa.model
+from sim.core.kernels import HISTORY_COLUMNS
+from sim.core.metrics import KPI_NAMES
+from sim.mesa.model import STATE_REPORTERS, Customer, WomModel
+from sim.core.rng import replicate_seed
+from sim.run.replicates import run_once, simulate
+from sim.scenario.load import ScenarioError
+from sim.core.stages import Source, State
 
 
 def small(events: list | None = None, **settings) -> object:
@@ -139,7 +139,7 @@ def test_only_seeding_a_customer_who_never_bought_can_be_written():
 
 
 def test_views_are_made_on_demand_above_the_limit(monkeypatch):
-    monkeypatch.setattr(sim.model, "AGENT_VIEW_LIMIT", 100)
+    monkeypatch.setattr(sim.mesa.model, "AGENT_VIEW_LIMIT", 100)
     model = WomModel(small(), seed=1)
     assert len(model.agents) == 0
     view = model.customer(7)

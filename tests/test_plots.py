@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import plots
-from sim.stages import State
+from sim.present import plots
+from sim.core.stages import State
 
 STATES = [state.column for state in State]
 

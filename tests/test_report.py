@@ -14,12 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import __version__, plots
-from sim.cli import PERCENT_KPIS
-from sim.compare import BETTER, Comparison, compare
-from sim.metrics import KPI_NAMES
-from sim.parameters import Event
-from sim.report import (
+from sim import __version__
+from sim.present import plots
+from sim.app.cli import PERCENT_KPIS
+from sim.analysis.compare import BETTER, Comparison, compare
+from sim.core.metrics import KPI_NAMES
+from sim.scenario.schema import Event
+from sim.present.report import (
     COMPARISON_SECTIONS,
     HEADLINE_KPIS,
     KPI_TEXT,
@@ -34,7 +35,7 @@ from sim.report import (
     write_comparison_report,
     write_run_report,
 )
-from sim.scenario import Scenario
+from sim.scenario.load import Scenario
 
 CHROMIUM = Path("/usr/bin/chromium")
 PNG_URI = "data:image/png;base64,"

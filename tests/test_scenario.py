@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim import scenario as scenario_module
-from sim.parameters import Event
-from sim.scenario import (
+from sim.scenario import load as scenario_module
+from sim.scenario.schema import Event
+from sim.scenario.load import (
     Scenario,
     ScenarioError,
     memory_estimate_bytes,
@@ -587,7 +587,7 @@ def test_stable_hash_equal_for_equal_scenarios_and_different_otherwise(tmp_path)
 
 
 def test_stable_hash_is_the_same_in_another_process():
-    code = "from sim.scenario import Scenario; print(Scenario.default().stable_hash())"
+    code = "from sim.scenario.load import Scenario; print(Scenario.default().stable_hash())"
     root = Path(__file__).resolve().parents[1]
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            check=True, cwd=root, env={**os.environ, "PYTHONHASHSEED": "123"})

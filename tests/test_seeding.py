@@ -10,14 +10,14 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from sim import seeding
-from sim.engine import Engine
-from sim.events import RANKING_SEED_LABEL, rank_by_degree
-from sim.graph import Graph, barabasi_albert, complete_graph, watts_strogatz
-from sim.parameters import Event
-from sim.rng import derived_seed, replicate_seed
-from sim.scenario import Scenario, ScenarioError
-from sim.seeding import (
+from sim.graph import seeding
+from sim.run.engine import Engine
+from sim.scenario.events import RANKING_SEED_LABEL, rank_by_degree
+from sim.graph.network import Graph, barabasi_albert, complete_graph, watts_strogatz
+from sim.scenario.schema import Event
+from sim.core.rng import derived_seed, replicate_seed
+from sim.scenario.load import Scenario, ScenarioError
+from sim.graph.seeding import (
     betweenness,
     communities,
     core_numbers,
@@ -27,7 +27,7 @@ from sim.seeding import (
     rank_community,
     rank_kcore,
 )
-from sim.stages import Source
+from sim.core.stages import Source
 
 GRAPH_ONLY = {"kcore": rank_kcore, "betweenness": rank_betweenness,
               "community": rank_community}

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.experiment import Design, Factor
-from sim.scenario import ScenarioError
-from sim.sensitivity import analyse, register, sensitivity
+from sim.analysis.experiment import Design, Factor
+from sim.scenario.load import ScenarioError
+from sim.analysis.sensitivity import analyse, register, sensitivity
 
 
 def ishigami_indices(a: float = 7.0, b: float = 0.1) -> tuple[list[float], list[float]]:

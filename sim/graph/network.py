@@ -30,8 +30,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from numba import njit, uint64
 
-from .parameters import NetworkParams
-from .rng import mix64
+from sim.scenario.schema import NetworkParams
+from sim.core.rng import mix64
 
 MAX_NODES = int(np.iinfo(np.int32).max)  # indices are int32
 _GAMMA = uint64(0x9E3779B97F4A7C15)  # SplitMix64's counter increment (Steele, Lea & Flood 2014)

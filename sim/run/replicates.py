@@ -14,11 +14,11 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 from tqdm import tqdm
 
-from .engine import Engine, build_scenario_graph
-from .graph import Graph
-from .results import SimulationResult
-from .rng import replicate_seed
-from .scenario import Scenario
+from sim.run.engine import Engine, build_scenario_graph
+from sim.graph.network import Graph
+from sim.run.results import SimulationResult
+from sim.core.rng import replicate_seed
+from sim.scenario.load import Scenario
 
 # Below this many customer-weeks in all, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD_CUSTOMER_WEEKS = 5_000_000

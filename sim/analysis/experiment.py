@@ -66,15 +66,15 @@ import numba
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from .engine import Engine, build_scenario_graph, graph_seed
-from .graph import Graph
-from .metrics import KPI_NAMES
-from .parameters import SECTIONS, Event, TopParams
-from .results import history_table
-from .rng import replicate_seed
-from .runner import default_workers, run_once
-from .scenario import EVENT_KEY_RE, Scenario, ScenarioError, key_lines, show_value, unknown_message
+from sim import __version__
+from sim.run.engine import Engine, build_scenario_graph, graph_seed
+from sim.graph.network import Graph
+from sim.core.metrics import KPI_NAMES
+from sim.scenario.schema import SECTIONS, Event, TopParams
+from sim.run.results import history_table
+from sim.core.rng import replicate_seed
+from sim.run.replicates import default_workers, run_once
+from sim.scenario.load import EVENT_KEY_RE, Scenario, ScenarioError, key_lines, show_value, unknown_message
 
 DESIGNS = ("grid", "lhs", "sobol", "morris")
 SAMPLED_DESIGNS = ("lhs", "sobol", "morris")
@@ -1009,13 +1009,13 @@ def register(commands: Any) -> None:
 def main_sweep(argv: Sequence[str] | None = None) -> int:
     """`python -m sim.experiment EXPERIMENT [options]`: `womsim sweep` on its own; returns the
     exit status (2 for bad input, printed as one line)."""
-    from .cli import main as womsim
+    from sim.app.cli import main as womsim
 
     return womsim(["sweep", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
     # Through the imported module, so that workers unpickle `sim.experiment.execute_run`.
-    from sim.experiment import main_sweep as _main
+    from sim.analysis.experiment import main_sweep as _main
 
     sys.exit(_main())

@@ -28,11 +28,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import plots
-from .experiment import Design, Experiment, failure_message, run_sweep
-from .results import staged_folder
-from .scenario import ScenarioError
-from .stages import SOURCE_COLOURS, STATE_COLOURS, Source, State
+from sim.present import plots
+from sim.analysis.experiment import Design, Experiment, failure_message, run_sweep
+from sim.run.results import staged_folder
+from sim.scenario.load import ScenarioError
+from sim.core.stages import SOURCE_COLOURS, STATE_COLOURS, Source, State
 
 CONFIDENCE = 0.95  # of SALib's bootstrap intervals
 RESAMPLES = 1000  # bootstrap resamples

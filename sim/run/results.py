@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from .kernels import HISTORY_COLUMNS
-from .metrics import KPI_NAMES
-from .stages import ADOPTED_COLUMNS
+from sim import __version__
+from sim.core.kernels import HISTORY_COLUMNS
+from sim.core.metrics import KPI_NAMES
+from sim.core.stages import ADOPTED_COLUMNS
 
 # Columns that hold money or sums of real numbers; the others are counts of customers.
 REAL_COLUMNS = frozenset({"revenue", "cost", "cost_paid", "cost_seed", "cost_referral",
@@ -96,7 +96,7 @@ class SimulationResult:
               figures: bool = True) -> Path:
         """Write the run folder atomically (replacing an existing one only once complete);
         `figures` also draws the figures and the strategist's report.html."""
-        from .plots import write_run_figures
+        from sim.present.plots import write_run_figures
 
         folder = Path(folder)
         with staged_folder(folder) as staging:
@@ -111,7 +111,7 @@ class SimulationResult:
                 header.append(f"command: {command}")
             (staging / "scenario.toml").write_text(self.scenario.to_toml(header="\n".join(header)))
             if figures:
-                from .report import write_run_report
+                from sim.present.report import write_run_report
 
                 write_run_figures(self.timeseries, staging / "figures")
                 write_run_report(self, staging, command, figures=staging / "figures")

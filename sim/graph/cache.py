@@ -29,9 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import graph as graph_module
-from .graph import Graph, build_graph
-from .parameters import NetworkParams
+from sim.graph import network as graph_module
+from sim.graph.network import Graph, build_graph
+from sim.scenario.schema import NetworkParams
 
 CACHE_ENV = "WOMSIM_CACHE_DIR"  # overrides the cache folder
 DEFAULT_CACHE_DIR = Path("~/.cache/womsim/graphs")

@@ -11,14 +11,14 @@ import math
 import numpy as np
 import pandas as pd
 
-from .events import SeedingSchedule, build_levers
-from .graph import Graph
-from .graph_cache import cached_graph
-from .kernels import HISTORY_COLUMNS, Net, Params, apply_seeds, step
-from .metrics import compute_kpis
-from .results import history_table
-from .rng import derived_seed
-from .state import Customers, Market, new_customers, new_market
+from sim.scenario.events import SeedingSchedule, build_levers
+from sim.graph.network import Graph
+from sim.graph.cache import cached_graph
+from sim.core.kernels import HISTORY_COLUMNS, Net, Params, apply_seeds, step
+from sim.core.metrics import compute_kpis
+from sim.run.results import history_table
+from sim.core.rng import derived_seed
+from sim.core.state import Customers, Market, new_customers, new_market
 
 GRAPH_SEED_LABEL = 1  # the graph seed is derived from the scenario seed under this label
 

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .kernels import (
+from sim.core.kernels import (
     COL_ADOPTED,
     COL_CHURN,
     COL_COST,
@@ -20,8 +20,8 @@ from .kernels import (
     COL_UMOT_NEGATIVE,
     COL_UMOT_POSITIVE,
 )
-from .stages import ACQUISITION_SOURCES, Source
-from .state import Customers
+from sim.core.stages import ACQUISITION_SOURCES, Source
+from sim.core.state import Customers
 
 PEAK_SMOOTHING_WEEKS = 9  # centred moving average before finding the peak (MODEL.md section 7)
 

@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .graph import Graph
-from .kernels import Levers, choose_random_seeds, choose_ranked_seeds
-from .parameters import Event
-from .rng import derived_seed
-from .seeding import STRATEGY_RANKINGS
-from .state import Customers
+from sim.graph.network import Graph
+from sim.core.kernels import Levers, choose_random_seeds, choose_ranked_seeds
+from sim.scenario.schema import Event
+from sim.core.rng import derived_seed
+from sim.graph.seeding import STRATEGY_RANKINGS
+from sim.core.state import Customers
 
 if TYPE_CHECKING:
-    from .scenario import Scenario
+    from sim.scenario.load import Scenario
 
 
 def build_levers(scenario) -> Levers:

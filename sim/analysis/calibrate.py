@@ -52,16 +52,16 @@ import pandas as pd
 from scipy.optimize import brute, minimize
 from tqdm import tqdm
 
-from .bass import BassFit, fit_bass
-from .engine import Engine, build_scenario_graph
-from .graph import Graph
-from .parameters import SECTIONS
-from .plots import BAND_ALPHA, DPI, band_by_week, draw_band, figure
-from .results import staged_folder
-from .rng import derived_seed, replicate_seed
-from .runner import PARALLEL_THRESHOLD_CUSTOMER_WEEKS
-from .scenario import Scenario, ScenarioError
-from .stages import SOURCE_COLOURS, STATE_COLOURS, Source, State
+from sim.analysis.bass import BassFit, fit_bass
+from sim.run.engine import Engine, build_scenario_graph
+from sim.graph.network import Graph
+from sim.scenario.schema import SECTIONS
+from sim.present.plots import BAND_ALPHA, DPI, band_by_week, draw_band, figure
+from sim.run.results import staged_folder
+from sim.core.rng import derived_seed, replicate_seed
+from sim.run.replicates import PARALLEL_THRESHOLD_CUSTOMER_WEEKS
+from sim.scenario.load import Scenario, ScenarioError
+from sim.core.stages import SOURCE_COLOURS, STATE_COLOURS, Source, State
 
 WEEKS_PER_UNIT: dict[str, float] = {"week": 1.0, "month": 52.0 / 12.0, "year": 52.0}
 AGGREGATE_VALUE_COLUMNS = ("adopted", "adopted_fraction", "adopted_percent")
@@ -833,7 +833,7 @@ def register(commands) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m sim.calibrate ARGS`: the same as `womsim calibrate ARGS`."""
-    from .cli import main as womsim
+    from sim.app.cli import main as womsim
 
     return womsim(["calibrate", *(sys.argv[1:] if argv is None else argv)])
 

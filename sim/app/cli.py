@@ -12,8 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from .metrics import KPI_DESCRIPTIONS
-from .scenario import Scenario, ScenarioError
+from sim.core.metrics import KPI_DESCRIPTIONS
+from sim.scenario.load import Scenario, ScenarioError
 
 HEADLINE_KPIS = ("adopted_fraction", "wom_share", "peak_adoption_week", "weeks_to_half",
                  "positive_negative_ratio", "nps", "annual_retention", "viral_coefficient",
@@ -56,7 +56,7 @@ def _load(path: str, overrides: list[str] | None = None) -> Scenario:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .runner import simulate
+    from sim.run.replicates import simulate
 
     scenario = _load(args.scenario, args.set)
     out = Path(args.out) if args.out else Path("out") / scenario.name
@@ -125,7 +125,8 @@ def build_parser(extensions: bool = True) -> argparse.ArgumentParser:
 
     if extensions:
         # The other commands live with what they drive; each module adds its own subcommand.
-        from . import calibrate, compare, dashboard, experiment, sensitivity
+        from sim.analysis import calibrate, compare, experiment, sensitivity
+        from sim.app import dashboard
 
         for module in (experiment, compare, sensitivity, calibrate, dashboard):
             module.register(commands)

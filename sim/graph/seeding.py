@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit
 
-from .graph import Graph
-from .rng import step_key, uniform, uniform_pair
+from sim.graph.network import Graph
+from sim.core.rng import step_key, uniform, uniform_pair
 
 if TYPE_CHECKING:
-    from .scenario import Scenario
+    from sim.scenario.load import Scenario
 
 # Purpose codes of the draws made here. They lie above sim.stages.Purpose's codes (1-16), so no
 # draw here ever coincides with a draw of the dynamics.

@@ -17,7 +17,7 @@ import math
 import numpy as np
 from scipy.optimize import brentq
 
-from .bass import bass_cdf
+from sim.analysis.bass import bass_cdf
 
 WEEK = 1.0 / 52.0  # one step in years (MODEL.md section 2)
 

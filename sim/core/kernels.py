@@ -18,9 +18,9 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .rng import customer_key, draw, geometric, normal, step_key, uniform, uniform_pair
-from .stages import Purpose, Source, State
-from .state import PERFORMANCE_SCALE, TALK_SCALE
+from sim.core.rng import customer_key, draw, geometric, normal, step_key, uniform, uniform_pair
+from sim.core.stages import Purpose, Source, State
+from sim.core.state import PERFORMANCE_SCALE, TALK_SCALE
 
 UNAWARE = int(State.UNAWARE)
 ZMOT = int(State.ZMOT)

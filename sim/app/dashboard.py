@@ -35,12 +35,12 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from numba import njit
 
-from sim.cli import format_value
-from sim.graph import Graph
-from sim.model import WomModel
-from sim.plots import NEGATIVE_COLOUR, POSITIVE_COLOUR, circle_flows
-from sim.scenario import Scenario
-from sim.stages import SOURCE_COLOURS, STATE_COLOURS, STATE_LABELS, Source, State
+from sim.app.cli import format_value
+from sim.graph.network import Graph
+from sim.mesa.model import WomModel
+from sim.present.plots import NEGATIVE_COLOUR, POSITIVE_COLOUR, circle_flows
+from sim.scenario.load import Scenario
+from sim.core.stages import SOURCE_COLOURS, STATE_COLOURS, STATE_LABELS, Source, State
 
 SCENARIO_ENV = "WOMSIM_DASHBOARD_SCENARIO"
 OVERRIDES_ENV = "WOMSIM_DASHBOARD_SET"
@@ -365,6 +365,6 @@ def register(commands) -> None:
 if __name__ == "__main__":
     # `solara run sim/dashboard.py` executes this file as a script; the page comes from the
     # installed module, so its compiled layout and caches live in one place.
-    from sim.dashboard import make_page as _make_page
+    from sim.app.dashboard import make_page as _make_page
 
     page = _make_page()

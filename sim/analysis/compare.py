@@ -24,12 +24,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from . import plots
-from .metrics import KPI_NAMES
-from .results import SimulationResult, staged_folder, summarise
-from .runner import simulate
-from .scenario import Scenario, ScenarioError
-from .stages import ADOPTED_COLUMNS, SOURCE_COLOURS, STATE_COLOURS, Source, State
+from sim.present import plots
+from sim.core.metrics import KPI_NAMES
+from sim.run.results import SimulationResult, staged_folder, summarise
+from sim.run.replicates import simulate
+from sim.scenario.load import Scenario, ScenarioError
+from sim.core.stages import ADOPTED_COLUMNS, SOURCE_COLOURS, STATE_COLOURS, Source, State
 
 # Which way is better, for every KPI: +1 higher, -1 lower, 0 neither. Adopters by source describe
 # the mix of acquisition (fewer from paid media is not worse in itself), and seeded customers are
@@ -92,7 +92,7 @@ class Comparison:
 
     def table(self, kpis: Sequence[str] | None = None) -> str:
         """The comparison as plain text: one block per scenario against the first."""
-        from .cli import HEADLINE_KPIS, format_value
+        from sim.app.cli import HEADLINE_KPIS, format_value
 
         kpis = list(kpis or HEADLINE_KPIS)
         first = self.names[0]
@@ -137,7 +137,7 @@ class Comparison:
             self.differences.to_csv(staging / "differences.csv", index=False)
             plot_kpis(self, staging / "figures" / "kpis.png")
             plot_adoption(self, staging / "figures" / "adoption.png")
-            from .report import write_comparison_report  # report imports this module
+            from sim.present.report import write_comparison_report  # report imports this module
 
             write_comparison_report(self, staging, command)
         return folder
@@ -145,7 +145,7 @@ class Comparison:
 
 def _format_difference(kpi: str, value: float) -> str:
     """A difference as a person reads it: percentage points for fractions, signed numbers."""
-    from .cli import PERCENT_KPIS
+    from sim.app.cli import PERCENT_KPIS
 
     if np.isnan(value):
         return "n/a"
@@ -237,7 +237,7 @@ def _colour(index: int) -> str:
 def plot_kpis(comparison: Comparison, path: str | Path,
               kpis: Sequence[str] = FIGURE_KPIS) -> Path:
     """One panel per KPI: each scenario's mean (dot) and 5-95% interval over replicates (bar)."""
-    from .cli import PERCENT_KPIS
+    from sim.app.cli import PERCENT_KPIS
 
     names = comparison.names
     stats = comparison.summary.set_index(["scenario", "kpi"])
@@ -310,7 +310,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     names = comparison.names
     out = Path(args.out) if args.out else Path("out") / ("compare_" + "_vs_".join(names))
-    from .cli import command_line
+    from sim.app.cli import command_line
 
     command = command_line()
     comparison.write(out, command=command)

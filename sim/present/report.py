@@ -27,12 +27,13 @@ from typing import Any, NamedTuple
 import jinja2
 import numpy as np
 
-from . import __version__, plots
-from .compare import BETTER, FIGURE_KPIS, SCENARIO_COLOURS, Comparison, plot_adoption
-from .metrics import KPI_DESCRIPTIONS, KPI_NAMES
-from .parameters import SECTIONS, Event, TopParams
-from .results import SimulationResult, summarise
-from .scenario import Scenario, ScenarioError
+from sim import __version__
+from sim.present import plots
+from sim.analysis.compare import BETTER, FIGURE_KPIS, SCENARIO_COLOURS, Comparison, plot_adoption
+from sim.core.metrics import KPI_DESCRIPTIONS, KPI_NAMES
+from sim.scenario.schema import SECTIONS, Event, TopParams
+from sim.run.results import SimulationResult, summarise
+from sim.scenario.load import Scenario, ScenarioError
 
 REPORT_NAME = "report.html"
 TEMPLATE = "report.html.j2"
@@ -518,7 +519,7 @@ def _comparison_figures(comparison: Comparison) -> list[dict[str, str]]:
 
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("sim", "templates"),
+        loader=jinja2.PackageLoader("sim.present", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

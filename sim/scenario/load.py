@@ -32,7 +32,7 @@ from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sim.parameters import (
+from sim.scenario.schema import (
     EVENT_KEYS,
     SECTIONS,
     EconomicsParams,
@@ -46,7 +46,7 @@ from sim.parameters import (
     SharingParams,
     TopParams,
 )
-from sim.seeding import GREEDY_MAX_NODES
+from sim.graph.seeding import GREEDY_MAX_NODES
 
 _TOP_FIELDS: dict[str, Field] = {f.name: f for f in fields(TopParams)}
 _EVENT_FIELDS: dict[str, Field] = {f.name: f for f in fields(Event)}

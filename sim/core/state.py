@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .stages import Source, State
+from sim.core.stages import Source, State
 
 # Talk pressure and sums of sender performance are kept in fixed point (integers) so that adding
 # and removing contributions is exact: the result is the same whatever the order of updates.

@@ -32,7 +32,7 @@ from matplotlib.patches import ArrowStyle, FancyArrowPatch, FancyBboxPatch
 from matplotlib.patheffects import Normal, Stroke
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-from sim.stages import (
+from sim.core.stages import (
     ACQUISITION_SOURCES,
     ADOPTED_COLUMNS,
     SOURCE_COLOURS,
