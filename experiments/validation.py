@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import analytic
-from sim.present import plots
+from sim.present import figures as plots
 from sim.analysis.compare import SCENARIO_COLOURS
 from sim.analysis.experiment import Experiment, run_sweep
 

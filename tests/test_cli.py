@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.present import plots
+from sim.present import figures as plots
 from sim.app.cli import main
 from sim.core.metrics import KPI_NAMES
 from sim.run.replicates import simulate

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.present import plots
+from sim.present import figures as plots
 from sim.core.stages import State
 
 STATES = [state.column for state in State]

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from sim import __version__
-from sim.present import plots
+from sim.present import figures as plots
 from sim.app.cli import PERCENT_KPIS
 from sim.analysis.compare import BETTER, Comparison, compare
 from sim.core.metrics import KPI_NAMES

@@ -56,7 +56,7 @@ from sim.analysis.bass import BassFit, fit_bass
 from sim.run.engine import Engine, build_scenario_graph
 from sim.graph.network import Graph
 from sim.scenario.schema import SECTIONS
-from sim.present.plots import BAND_ALPHA, DPI, band_by_week, draw_band, figure
+from sim.present.figures import BAND_ALPHA, DPI, band_by_week, draw_band, figure
 from sim.run.results import staged_folder
 from sim.core.rng import derived_seed, replicate_seed
 from sim.run.replicates import PARALLEL_THRESHOLD_CUSTOMER_WEEKS

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from sim.present import plots
+from sim.present import figures as plots
 from sim.core.metrics import KPI_NAMES
 from sim.run.results import SimulationResult, staged_folder, summarise
 from sim.run.replicates import simulate

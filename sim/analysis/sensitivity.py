@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.present import plots
+from sim.present import figures as plots
 from sim.analysis.experiment import Design, Experiment, failure_message, run_sweep
 from sim.run.results import staged_folder
 from sim.scenario.load import ScenarioError

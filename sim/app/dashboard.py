@@ -38,7 +38,7 @@ from numba import njit
 from sim.app.cli import format_value
 from sim.graph.network import Graph
 from sim.mesa.model import WomModel
-from sim.present.plots import NEGATIVE_COLOUR, POSITIVE_COLOUR, circle_flows
+from sim.present.figures import NEGATIVE_COLOUR, POSITIVE_COLOUR, circle_flows
 from sim.scenario.load import Scenario
 from sim.core.stages import SOURCE_COLOURS, STATE_COLOURS, STATE_LABELS, Source, State
 

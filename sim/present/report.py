@@ -28,7 +28,7 @@ import jinja2
 import numpy as np
 
 from sim import __version__
-from sim.present import plots
+from sim.present import figures as plots
 from sim.analysis.compare import BETTER, FIGURE_KPIS, SCENARIO_COLOURS, Comparison, plot_adoption
 from sim.core.metrics import KPI_DESCRIPTIONS, KPI_NAMES
 from sim.scenario.schema import SECTIONS, Event, TopParams

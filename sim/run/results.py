@@ -96,7 +96,7 @@ class SimulationResult:
               figures: bool = True) -> Path:
         """Write the run folder atomically (replacing an existing one only once complete);
         `figures` also draws the figures and the strategist's report.html."""
-        from sim.present.plots import write_run_figures
+        from sim.present.figures import write_run_figures
 
         folder = Path(folder)
         with staged_folder(folder) as staging:
