@@ -13,6 +13,7 @@ and share messages travel only along the sharers' edges.
 from __future__ import annotations
 
 import math
+from enum import IntEnum
 from typing import NamedTuple
 
 import numpy as np
@@ -20,7 +21,7 @@ from numba import njit
 
 from sim.core.rng import customer_key, draw, geometric, normal, step_key, uniform, uniform_pair
 from sim.core.stages import Purpose, Source, State
-from sim.core.state import PERFORMANCE_SCALE, TALK_SCALE
+from sim.core.state import PERFORMANCE_SCALE, TALK_SCALE, Outbox, Total, WorkList
 
 UNAWARE = int(State.UNAWARE)
 ZMOT = int(State.ZMOT)
@@ -52,35 +53,44 @@ SEEDING = int(Purpose.SEEDING)
 
 WEEK = 1.0 / 52.0  # one step, in years: rates p and q are per year (MODEL.md section 2)
 
-# Columns of a run's weekly history (MODEL.md section 7). The first six are the state counts in
-# State order; stimulus and adoption columns are in Source order, so a code indexes them directly.
-HISTORY_COLUMNS = (
-    "unaware", "zmot", "smot", "loyal", "rejected", "churned",
-    "stimulus_paid", "stimulus_talk", "stimulus_share", "stimulus_seed", "winback",
-    "fmot_buy", "fmot_reject", "experiences", "umot_positive", "umot_negative",
-    "repurchase", "churn", "dropped",
-    "adopted_paid", "adopted_talk", "adopted_share", "adopted_seed",
-    "revenue", "cost", "cost_paid", "cost_seed", "cost_referral", "cost_quality",
-    "performance_sum",
-)
-COL_STIMULUS = 6  # + source code
-COL_WINBACK = 10
-COL_FMOT_BUY = 11
-COL_FMOT_REJECT = 12
-COL_EXPERIENCES = 13
-COL_UMOT_POSITIVE = 14
-COL_UMOT_NEGATIVE = 15
-COL_REPURCHASE = 16
-COL_CHURN = 17
-COL_DROPPED = 18
-COL_ADOPTED = 19  # + source code
-COL_REVENUE = 23
-COL_COST = 24
-COL_COST_PAID = 25
-COL_COST_SEED = 26
-COL_COST_REFERRAL = 27
-COL_COST_QUALITY = 28
-COL_PERFORMANCE_SUM = 29  # sum of perceived performance P over the week's experiences
+class Column(IntEnum):
+    """Columns of a run's weekly history (MODEL.md section 7). The state counts come first in State
+    order; stimulus and adoption columns are in Source order, so `STIMULUS_PAID + source` and
+    `ADOPTED_PAID + source` index them directly."""
+
+    UNAWARE = 0
+    ZMOT = 1
+    SMOT = 2
+    LOYAL = 3
+    REJECTED = 4
+    CHURNED = 5
+    STIMULUS_PAID = 6
+    STIMULUS_TALK = 7
+    STIMULUS_SHARE = 8
+    STIMULUS_SEED = 9
+    WINBACK = 10
+    FMOT_BUY = 11
+    FMOT_REJECT = 12
+    EXPERIENCES = 13
+    UMOT_POSITIVE = 14
+    UMOT_NEGATIVE = 15
+    REPURCHASE = 16
+    CHURN = 17
+    DROPPED = 18
+    ADOPTED_PAID = 19
+    ADOPTED_TALK = 20
+    ADOPTED_SHARE = 21
+    ADOPTED_SEED = 22
+    REVENUE = 23
+    COST = 24
+    COST_PAID = 25
+    COST_SEED = 26
+    COST_REFERRAL = 27
+    COST_QUALITY = 28
+    PERFORMANCE_SUM = 29  # sum of perceived performance P over the week's experiences
+
+
+HISTORY_COLUMNS: tuple[str, ...] = tuple(column.name.lower() for column in Column)
 
 
 class Params(NamedTuple):
@@ -240,8 +250,8 @@ def apply_seeds(t, prm, lev, c, m, row, seeded):
         c.recruiter[i] = -1
         _empty_inbox(c, i)
         _adopt(t, c, i, row)
-        row[COL_STIMULUS + SEED] += 1
-        row[COL_COST_SEED] += prm.seed_cost
+        row[Column.STIMULUS_PAID + SEED] += 1
+        row[Column.COST_SEED] += prm.seed_cost
         _mark_talk_changed(m, i)
 
 
@@ -250,7 +260,7 @@ def _adopt(t, c, i, row):
     c.adopted_week[i] = t
     c.adopted_source[i] = c.source[i]
     c.adopted_recruiter[i] = c.recruiter[i]
-    row[COL_ADOPTED + c.source[i]] += 1
+    row[Column.ADOPTED_PAID + c.source[i]] += 1
 
 
 @njit(cache=True, inline="always")
@@ -263,8 +273,8 @@ def _empty_inbox(c, i):
 
 @njit(cache=True, inline="always")
 def _mark_talk_changed(m, i):
-    m.talk_changed[m.counts[1]] = i
-    m.counts[1] += 1
+    m.talk_changed[m.counts[WorkList.TALK_CHANGED]] = i
+    m.counts[WorkList.TALK_CHANGED] += 1
 
 
 # --- 4.2 Paid media ------------------------------------------------------------------------------
@@ -291,7 +301,7 @@ def deliver_shares(seed, t, prm, net, c, m, row):
     The recruiter is the successful sender with the smallest recruiter-choice draw."""
     sent_key = step_key(seed, t - 1)
     key = step_key(seed, t)
-    for k in range(m.outbox_count[1]):
+    for k in range(m.outbox_count[Outbox.LAST_STEP]):
         sender = m.inbox_sender[k]
         positive = m.inbox_positive[k]
         p_fixed = _fixed(m.inbox_performance[k], PERFORMANCE_SCALE)
@@ -302,7 +312,7 @@ def deliver_shares(seed, t, prm, net, c, m, row):
                 continue
             s = c.state[j]
             if not _listening(s):
-                row[COL_DROPPED] += 1
+                row[Column.DROPPED] += 1
                 continue
             if positive:
                 c.inbox_positive[j] += 1
@@ -317,19 +327,19 @@ def deliver_shares(seed, t, prm, net, c, m, row):
                 continue
             choice = uniform_pair(key, j, RECRUITER_CHOICE, sender)
             if m.recruit_draw[j] > 1.0:
-                m.touched[m.counts[0]] = j
-                m.counts[0] += 1
+                m.touched[m.counts[WorkList.TOUCHED]] = j
+                m.counts[WorkList.TOUCHED] += 1
             if choice < m.recruit_draw[j]:
                 m.recruit_draw[j] = choice
                 m.recruit_sender[j] = sender
-    for k in range(m.counts[0]):
+    for k in range(m.counts[WorkList.TOUCHED]):
         j = m.touched[k]
         if c.state[j] == REJECTED:
-            row[COL_WINBACK] += 1
+            row[Column.WINBACK] += 1
         _enter_zmot(key, t, prm, c, j, SHARE, m.recruit_sender[j], row)
         m.recruit_draw[j] = 2.0
         m.recruit_sender[j] = -1
-    m.counts[0] = 0
+    m.counts[WorkList.TOUCHED] = 0
 
 
 @njit(cache=True, inline="always")
@@ -347,7 +357,7 @@ def _enter_zmot(key, t, prm, c, i, source, recruiter, row):
     c.due[i] = t + geometric(customer_key(key, i), FMOT_TIMING, prm.decide_probability)
     c.source[i] = source
     c.recruiter[i] = recruiter
-    row[COL_STIMULUS + source] += 1
+    row[Column.STIMULUS_PAID + source] += 1
 
 
 @njit(cache=True)
@@ -365,7 +375,7 @@ def paid_and_talk(seed, t, p_t, prm, net, c, m, row):
             continue
         positive_only = s == REJECTED
         if net.complete:
-            pressure = m.totals[5] if positive_only else m.totals[4]
+            pressure = m.totals[Total.TALK_POSITIVE] if positive_only else m.totals[Total.TALK]
         else:
             pressure = c.talk_pressure[i, 1] if positive_only else c.talk_pressure[i, 0]
         talk = 0.0
@@ -384,7 +394,7 @@ def paid_and_talk(seed, t, p_t, prm, net, c, m, row):
             source = TALK
             recruiter = _talk_recruiter(key, i, pressure, positive_only, net, c)
         if positive_only:
-            row[COL_WINBACK] += 1
+            row[Column.WINBACK] += 1
         _enter_zmot(key, t, prm, c, i, source, recruiter, row)
 
 
@@ -448,8 +458,8 @@ def fmot(seed, t, prm, lev, c, m, row):
         in_total = in_positive + c.inbox_negative[i]
         n_inbox = min(prm.sources, in_total)
         inbox_read_positive = _read(ck, READ_INBOX, n_inbox, in_positive, in_total)
-        pool_positive = pool[0]
-        pool_total = pool[0] + pool[1]
+        pool_positive = pool[Total.POOL_POSITIVE]
+        pool_total = pool[Total.POOL_POSITIVE] + pool[Total.POOL_NEGATIVE]
         n_pool = min(prm.sources - n_inbox, pool_total)
         pool_read_positive = _read(ck, READ_POOL, n_pool, pool_positive, pool_total)
         positives = inbox_read_positive + pool_read_positive
@@ -464,9 +474,10 @@ def fmot(seed, t, prm, lev, c, m, row):
                      / PERFORMANCE_SCALE / max(c.inbox_positive[i], 1)
                      + (n_inbox - inbox_read_positive) * c.inbox_negative_p[i]
                      / PERFORMANCE_SCALE / max(c.inbox_negative[i], 1)
-                     + pool_read_positive * pool[2] / PERFORMANCE_SCALE / max(pool[0], 1)
-                     + (n_pool - pool_read_positive) * pool[3]
-                     / PERFORMANCE_SCALE / max(pool[1], 1))
+                     + pool_read_positive * pool[Total.POOL_POSITIVE_P]
+                     / PERFORMANCE_SCALE / max(pool[Total.POOL_POSITIVE], 1)
+                     + (n_pool - pool_read_positive) * pool[Total.POOL_NEGATIVE_P]
+                     / PERFORMANCE_SCALE / max(pool[Total.POOL_NEGATIVE], 1))
             mean_sender_p = p_sum / n_read
         buy = _probability_with_log_odds(
             prm.conversion, prm.review_weight * net_sentiment + brand_log_odds)
@@ -477,17 +488,17 @@ def fmot(seed, t, prm, lev, c, m, row):
             c.expectation[i] = (1.0 - weight) * lev.promise[t] + weight * mean_sender_p
             c.state[i] = SMOT
             c.purchases[i] += 1
-            row[COL_FMOT_BUY] += 1
-            row[COL_REVENUE] += prm.margin
-            row[COL_COST_QUALITY] += lev.quality_unit_cost[t]
+            row[Column.FMOT_BUY] += 1
+            row[Column.REVENUE] += prm.margin
+            row[Column.COST_QUALITY] += lev.quality_unit_cost[t]
             if c.source[i] == SHARE:
-                row[COL_COST_REFERRAL] += lev.referral_reward[t]
+                row[Column.COST_REFERRAL] += lev.referral_reward[t]
             if c.adopted_week[i] < 0:
                 _adopt(t, c, i, row)
             _mark_talk_changed(m, i)
         else:
             c.state[i] = REJECTED
-            row[COL_FMOT_REJECT] += 1
+            row[Column.FMOT_REJECT] += 1
 
 
 # --- 4.5 SMOT and UMOT ---------------------------------------------------------------------------
@@ -501,7 +512,7 @@ def smot_and_umot(seed, t, prm, lev, c, m, row):
     next step and a post in this step's pool) and becomes LOYAL; the step it comes back (4.6) is
     drawn now: each later step with probability 1/T_rep, so the wait is geometric."""
     key = step_key(seed, t)
-    posts = np.zeros(4, dtype=np.int64)  # this step's posts: positive, negative, their P sums
+    posts = np.zeros(4, dtype=np.int64)  # this step's posts, the pool slots of `Total`
     for i in range(c.state.shape[0]):
         if c.state[i] != SMOT or t < c.entered[i] + prm.smot_weeks - 1:
             continue
@@ -520,8 +531,8 @@ def smot_and_umot(seed, t, prm, lev, c, m, row):
         else:
             c.running_valence[i] = np.float32((c.running_valence[i] + valence) / 2.0)
         c.experiences[i] += 1
-        row[COL_EXPERIENCES] += 1
-        row[COL_PERFORMANCE_SUM] += performance
+        row[Column.EXPERIENCES] += 1
+        row[Column.PERFORMANCE_SUM] += performance
         if prm.emotional_sharing:
             share = _probability_with_log_odds(
                 prm.share_base, _emotion_log_odds(prm, arousal, valence) + lev.share_boost[t])
@@ -530,15 +541,15 @@ def smot_and_umot(seed, t, prm, lev, c, m, row):
         if draw(ck, SHARE_DRAW) < share:
             positive = valence >= 0.0
             c.shares[i] += 1
-            sent = m.outbox_count[0]
+            sent = m.outbox_count[Outbox.THIS_STEP]
             m.outbox_sender[sent] = i
             m.outbox_positive[sent] = positive
             m.outbox_performance[sent] = performance
-            m.outbox_count[0] = sent + 1
+            m.outbox_count[Outbox.THIS_STEP] = sent + 1
             sign = 0 if positive else 1
-            posts[sign] += 1
-            posts[2 + sign] += _fixed(performance, PERFORMANCE_SCALE)
-            row[COL_UMOT_NEGATIVE if sign else COL_UMOT_POSITIVE] += 1
+            posts[Total.POOL_POSITIVE + sign] += 1  # sign: 0 positive, 1 negative
+            posts[Total.POOL_POSITIVE_P + sign] += _fixed(performance, PERFORMANCE_SCALE)
+            row[Column.UMOT_NEGATIVE if sign else Column.UMOT_POSITIVE] += 1
         c.state[i] = LOYAL
         c.entered[i] = t
         c.due[i] = t + 1 + geometric(ck, REPURCHASE, prm.repurchase_probability)
@@ -565,12 +576,12 @@ def loyalty(seed, t, prm, lev, c, m, row):
             c.state[i] = SMOT
             c.expectation[i] = c.performance[i]
             c.purchases[i] += 1
-            row[COL_REPURCHASE] += 1
-            row[COL_REVENUE] += prm.margin
-            row[COL_COST_QUALITY] += lev.quality_unit_cost[t]
+            row[Column.REPURCHASE] += 1
+            row[Column.REVENUE] += prm.margin
+            row[Column.COST_QUALITY] += lev.quality_unit_cost[t]
         else:
             c.state[i] = CHURNED
-            row[COL_CHURN] += 1
+            row[Column.CHURN] += 1
             _mark_talk_changed(m, i)
 
 
@@ -584,24 +595,24 @@ def record(t, lev, c, row):
     for i in range(c.state.shape[0]):
         counts[c.state[i]] += 1
     for s in range(6):
-        row[s] = counts[s]
-    row[COL_COST_PAID] += lev.spend[t]
-    row[COL_COST] = (row[COL_COST_PAID] + row[COL_COST_SEED] + row[COL_COST_REFERRAL]
-                     + row[COL_COST_QUALITY])
+        row[Column.UNAWARE + s] = counts[s]
+    row[Column.COST_PAID] += lev.spend[t]
+    row[Column.COST] = (row[Column.COST_PAID] + row[Column.COST_SEED] + row[Column.COST_REFERRAL]
+                     + row[Column.COST_QUALITY])
 
 
 @njit(cache=True, inline="always")
 def _post_to_pool(t, prm, m, posts):
     """4.5 This step's posts replace those of t - pool_weeks in the pool's ring buffer."""
     slot = t % prm.pool_weeks
-    m.totals[0] += posts[0] - m.pool_positive[slot]
-    m.totals[1] += posts[1] - m.pool_negative[slot]
-    m.totals[2] += posts[2] - m.pool_positive_p[slot]
-    m.totals[3] += posts[3] - m.pool_negative_p[slot]
-    m.pool_positive[slot] = posts[0]
-    m.pool_negative[slot] = posts[1]
-    m.pool_positive_p[slot] = posts[2]
-    m.pool_negative_p[slot] = posts[3]
+    m.totals[Total.POOL_POSITIVE] += posts[Total.POOL_POSITIVE] - m.pool_positive[slot]
+    m.totals[Total.POOL_NEGATIVE] += posts[Total.POOL_NEGATIVE] - m.pool_negative[slot]
+    m.totals[Total.POOL_POSITIVE_P] += posts[Total.POOL_POSITIVE_P] - m.pool_positive_p[slot]
+    m.totals[Total.POOL_NEGATIVE_P] += posts[Total.POOL_NEGATIVE_P] - m.pool_negative_p[slot]
+    m.pool_positive[slot] = posts[Total.POOL_POSITIVE]
+    m.pool_negative[slot] = posts[Total.POOL_NEGATIVE]
+    m.pool_positive_p[slot] = posts[Total.POOL_POSITIVE_P]
+    m.pool_negative_p[slot] = posts[Total.POOL_NEGATIVE_P]
 
 
 @njit(cache=True, inline="always")
@@ -622,7 +633,7 @@ def push_talk(prm, net, c, m):
     next step reads talkers as they were before its sub-step 1. Deltas are exact (fixed point);
     customers who can no longer be stimulated (they bought) are skipped, and with q = 0 nobody is
     pushed to: nobody reads that pressure."""
-    for k in range(m.counts[1]):
+    for k in range(m.counts[WorkList.TALK_CHANGED]):
         i = m.talk_changed[k]
         new = _talk_weight(prm, c, i)
         new_positive = new if c.valence[i] >= 0.0 else np.float32(0.0)
@@ -635,8 +646,9 @@ def push_talk(prm, net, c, m):
         if prm.imitation <= 0.0:
             continue  # with q = 0 nobody reads talk pressure: do not maintain it
         if net.complete:
-            m.totals[4] += _talk_term(1.0, new) - _talk_term(1.0, old)
-            m.totals[5] += _talk_term(1.0, new_positive) - _talk_term(1.0, old_positive)
+            m.totals[Total.TALK] += _talk_term(1.0, new) - _talk_term(1.0, old)
+            m.totals[Total.TALK_POSITIVE] += (_talk_term(1.0, new_positive)
+                                              - _talk_term(1.0, old_positive))
             continue
         # The deltas for a strong tie, computed once; a weak tie's are computed for its weight.
         strong = _talk_term(1.0, new) - _talk_term(1.0, old)
@@ -653,18 +665,18 @@ def push_talk(prm, net, c, m):
                 c.talk_pressure[j, 0] += _talk_term(w, new) - _talk_term(w, old)
                 c.talk_pressure[j, 1] += (_talk_term(w, new_positive)
                                           - _talk_term(w, old_positive))
-    m.counts[1] = 0
+    m.counts[WorkList.TALK_CHANGED] = 0
 
 
 @njit(cache=True)
 def pass_messages_on(m):
     """After the step: this step's shares become the messages that arrive in 4.3 of the next."""
-    sent = m.outbox_count[0]
+    sent = m.outbox_count[Outbox.THIS_STEP]
     m.inbox_sender[:sent] = m.outbox_sender[:sent]
     m.inbox_positive[:sent] = m.outbox_positive[:sent]
     m.inbox_performance[:sent] = m.outbox_performance[:sent]
-    m.outbox_count[1] = sent
-    m.outbox_count[0] = 0
+    m.outbox_count[Outbox.LAST_STEP] = sent
+    m.outbox_count[Outbox.THIS_STEP] = 0
 
 
 @njit(cache=True)
@@ -681,4 +693,4 @@ def step(seed, t, prm, lev, net, c, m, row, seeded):
     record(t, lev, c, row)  # 4.7
     push_talk(prm, net, c, m)
     pass_messages_on(m)
-    return m.outbox_count[1]
+    return m.outbox_count[Outbox.LAST_STEP]

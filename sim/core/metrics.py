@@ -6,20 +6,7 @@ import math
 
 import numpy as np
 
-from sim.core.kernels import (
-    COL_ADOPTED,
-    COL_CHURN,
-    COL_COST,
-    COL_COST_PAID,
-    COL_COST_QUALITY,
-    COL_COST_REFERRAL,
-    COL_COST_SEED,
-    COL_FMOT_BUY,
-    COL_REPURCHASE,
-    COL_REVENUE,
-    COL_UMOT_NEGATIVE,
-    COL_UMOT_POSITIVE,
-)
+from sim.core.kernels import Column
 from sim.core.stages import ACQUISITION_SOURCES, Source
 from sim.core.state import Customers
 
@@ -71,7 +58,8 @@ def compute_kpis(history: np.ndarray, customers: Customers, scenario) -> dict[st
     """The KPIs of one run: `history` is its weekly rows (kernels.HISTORY_COLUMNS), `customers`
     its final arrays. Undefined ratios (nothing to divide by) are NaN."""
     n = customers.state.shape[0]
-    adopters_by_week = history[:, COL_ADOPTED: COL_ADOPTED + len(ACQUISITION_SOURCES)]
+    first_adopted = Column.ADOPTED_PAID
+    adopters_by_week = history[:, first_adopted: first_adopted + len(ACQUISITION_SOURCES)]
     by_source = adopters_by_week.sum(axis=0)
     adopters = float(by_source.sum())
     kpis: dict[str, float] = {"adopted_fraction": adopters / n}
@@ -89,8 +77,8 @@ def compute_kpis(history: np.ndarray, customers: Customers, scenario) -> dict[st
     kpis["weeks_to_half"] = (
         float(np.argmax(cumulative >= adopters / 2.0)) if adopters > 0 else math.nan)
 
-    positive = history[:, COL_UMOT_POSITIVE].sum()
-    negative = history[:, COL_UMOT_NEGATIVE].sum()
+    positive = history[:, Column.UMOT_POSITIVE].sum()
+    negative = history[:, Column.UMOT_NEGATIVE].sum()
     kpis["positive_negative_ratio"] = _ratio(positive, negative)
 
     judged = customers.experiences > 0
@@ -99,16 +87,16 @@ def compute_kpis(history: np.ndarray, customers: Customers, scenario) -> dict[st
                             - np.count_nonzero(likelihood <= 6.0)) / judged.sum()
                    if judged.any() else math.nan)
 
-    retained = history[:, COL_REPURCHASE].sum()
-    returns = retained + history[:, COL_CHURN].sum()
+    retained = history[:, Column.REPURCHASE].sum()
+    returns = retained + history[:, Column.CHURN].sum()
     per_return = _ratio(retained, returns)
     kpis["annual_retention"] = per_return ** (52.0 / scenario.loyalty.repurchase_weeks)
 
     sharers = np.count_nonzero(customers.shares > 0)
     kpis["viral_coefficient"] = _ratio(by_source[Source.SHARE], sharers)
 
-    revenue = history[:, COL_REVENUE]
-    cost = history[:, COL_COST]
+    revenue = history[:, Column.REVENUE]
+    cost = history[:, Column.COST]
     kpis["revenue"] = float(revenue.sum())
     kpis["cost"] = float(cost.sum())
     kpis["profit"] = kpis["revenue"] - kpis["cost"]
@@ -119,7 +107,7 @@ def compute_kpis(history: np.ndarray, customers: Customers, scenario) -> dict[st
     kpis["roi"] = _ratio(kpis["profit"], kpis["cost"])
 
     paid, seeding, referral = (history[:, column].sum() for column in
-                               (COL_COST_PAID, COL_COST_SEED, COL_COST_REFERRAL))
+                               (Column.COST_PAID, Column.COST_SEED, Column.COST_REFERRAL))
     kpis["cac"] = _ratio(paid + seeding + referral, adopters)
     kpis["cac_paid"] = _ratio(paid, by_source[Source.PAID])
     kpis["cac_talk"] = 0.0 if by_source[Source.TALK] > 0 else math.nan
@@ -128,8 +116,8 @@ def compute_kpis(history: np.ndarray, customers: Customers, scenario) -> dict[st
 
     # CLV: margin net of the average quality cost, on the first purchase and on each return
     # (every T_rep weeks on average), each kept with the run's per-return retention.
-    purchases = history[:, COL_FMOT_BUY].sum() + retained
-    net_margin = economics.margin - _ratio(history[:, COL_COST_QUALITY].sum(), purchases)
+    purchases = history[:, Column.FMOT_BUY].sum() + retained
+    net_margin = economics.margin - _ratio(history[:, Column.COST_QUALITY].sum(), purchases)
     per_return_discount = (1.0 + economics.discount_rate) ** -(
         scenario.loyalty.repurchase_weeks / 52.0)
     kpis["clv"] = net_margin / (1.0 - per_return * per_return_discount)

@@ -7,6 +7,7 @@ read fields by name. No per-customer Python objects exist anywhere.
 
 from __future__ import annotations
 
+from enum import IntEnum
 from typing import NamedTuple
 
 import numpy as np
@@ -80,6 +81,31 @@ def new_customers(n: int) -> Customers:
     )
 
 
+class Total(IntEnum):
+    """Slots of `Market.totals`: running totals the kernel updates by deltas."""
+
+    POOL_POSITIVE = 0  # positive posts in the public pool
+    POOL_NEGATIVE = 1  # negative posts in the public pool
+    POOL_POSITIVE_P = 2  # sum of the positive posts' P, fixed point
+    POOL_NEGATIVE_P = 3  # sum of the negative posts' P, fixed point
+    TALK = 4  # complete graph: sum of all talkers' kappa, fixed point
+    TALK_POSITIVE = 5  # the same over positive talkers
+
+
+class WorkList(IntEnum):
+    """Slots of `Market.counts`: the length of each work list."""
+
+    TOUCHED = 0  # receivers of share messages this step
+    TALK_CHANGED = 1  # customers whose talk weight may have changed
+
+
+class Outbox(IntEnum):
+    """Slots of `Market.outbox_count`: share messages sent this step and last step."""
+
+    THIS_STEP = 0
+    LAST_STEP = 1
+
+
 class Market(NamedTuple):
     """Market-wide state: the public review pool, messages in flight, work lists, totals."""
 
@@ -88,14 +114,12 @@ class Market(NamedTuple):
     pool_negative: np.ndarray  # int64 [pool_weeks]
     pool_positive_p: np.ndarray  # int64 [pool_weeks], fixed point
     pool_negative_p: np.ndarray  # int64 [pool_weeks]
-    # totals: [0] positive posts, [1] negative posts, [2] positive P sum, [3] negative P sum,
-    # [4] complete graph: sum of all talkers' kappa, [5] the same over positive talkers
-    totals: np.ndarray  # int64 [6]
+    totals: np.ndarray  # int64 [len(Total)], indexed by Total
     # Share messages sent this step (read by 4.3 of the next step): sender, sign, P.
     outbox_sender: np.ndarray  # int32 [n]
     outbox_positive: np.ndarray  # bool [n]
     outbox_performance: np.ndarray  # float32 [n]
-    outbox_count: np.ndarray  # int64 [2]: [0] messages sent this step, [1] sent last step
+    outbox_count: np.ndarray  # int64 [len(Outbox)], indexed by Outbox
     inbox_sender: np.ndarray  # int32 [n]: last step's messages, being delivered
     inbox_positive: np.ndarray  # bool [n]
     inbox_performance: np.ndarray  # float32 [n]
@@ -106,7 +130,7 @@ class Market(NamedTuple):
     # Customers whose talk weight may have changed this step (pushed at the end of the step); a
     # customer can be listed twice (bought in 4.4 and judged in 4.5 of one step), hence 2n.
     talk_changed: np.ndarray  # int32 [2n]
-    counts: np.ndarray  # int64 [2]: [0] touched, [1] talk_changed
+    counts: np.ndarray  # int64 [len(WorkList)], indexed by WorkList
     adstock: np.ndarray  # float64 [1]: A_{t-1}
 
 
@@ -117,11 +141,11 @@ def new_market(n: int, pool_weeks: int, initial_adstock: float) -> Market:
         pool_negative=np.zeros(pool_weeks, dtype=np.int64),
         pool_positive_p=np.zeros(pool_weeks, dtype=np.int64),
         pool_negative_p=np.zeros(pool_weeks, dtype=np.int64),
-        totals=np.zeros(6, dtype=np.int64),
+        totals=np.zeros(len(Total), dtype=np.int64),
         outbox_sender=np.zeros(n, dtype=np.int32),
         outbox_positive=np.zeros(n, dtype=np.bool_),
         outbox_performance=np.zeros(n, dtype=np.float32),
-        outbox_count=np.zeros(2, dtype=np.int64),
+        outbox_count=np.zeros(len(Outbox), dtype=np.int64),
         inbox_sender=np.zeros(n, dtype=np.int32),
         inbox_positive=np.zeros(n, dtype=np.bool_),
         inbox_performance=np.zeros(n, dtype=np.float32),
@@ -129,6 +153,6 @@ def new_market(n: int, pool_weeks: int, initial_adstock: float) -> Market:
         recruit_sender=np.full(n, -1, dtype=np.int32),
         touched=np.zeros(n, dtype=np.int32),
         talk_changed=np.zeros(2 * n, dtype=np.int32),
-        counts=np.zeros(2, dtype=np.int64),
+        counts=np.zeros(len(WorkList), dtype=np.int64),
         adstock=np.array([initial_adstock], dtype=np.float64),
     )
