@@ -5,12 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
-from sim.run.engine import Engine
 from sim.core.rng import replicate_seed
+from sim.run.engine import Engine
 from sim.scenario.load import Scenario
-from sim.core.stages import ADOPTED_COLUMNS
 
 
 def make_scenario(settings: Mapping[str, Any] | None = None, events: list | None = None,
@@ -29,9 +26,3 @@ def make_scenario(settings: Mapping[str, Any] | None = None, events: list | None
 def run_engine(scenario: Scenario, replicate: int = 0, graph=None) -> Engine:
     """Run replicate `replicate` of a scenario to its horizon."""
     return Engine(scenario, replicate_seed(scenario.seed, replicate), graph).run()
-
-
-def cumulative_adopted(engine: Engine) -> np.ndarray:
-    """Cumulative adopters (first purchases and seeds) at the end of each week."""
-    frame = engine.history_frame()
-    return frame[list(ADOPTED_COLUMNS)].sum(axis=1).cumsum().to_numpy()

@@ -222,10 +222,10 @@ class _Attribute:
         self.convert = convert
         self.__doc__ = doc
 
-    def __set_name__(self, owner: type, name: str) -> None:
+    def __set_name__(self, _owner: type, name: str) -> None:
         self.name = name
 
-    def __get__(self, view: Customer | None, owner: type) -> Any:
+    def __get__(self, view: Customer | None, _owner: type) -> Any:
         if view is None:
             return self
         return self.convert(getattr(view.model.engine.customers, self.field)[view.customer_id])
