@@ -479,6 +479,8 @@ def test_talk_hazard_weighs_ties_emotion_and_sign(tmp_path):
         "product.quality": 1.0, "product.quality_sd": 0.0, "media.promise": 0.5,
         "journey.smot_weeks": 1, "journey.zmot_weeks": 0.0, "journey.conversion": 0.3,
         "loyalty.repurchase_weeks": NEVER,
+        # emotion measured from the prior typical experience, as emotion_log_odds above does
+        "sharing.standardise": "prior",
     }, events=[{"kind": "seed", "week": 0, "nodes": [f"A{i}" for i in range(k)]},
                {"kind": "seed", "week": 1, "nodes": [f"B{i}" for i in range(k)]},
                {"kind": "quality", "start": 1, "end": 2, "value": 0.1}], weeks=25)

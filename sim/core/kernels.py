@@ -21,7 +21,7 @@ from numba import njit
 
 from sim.core.rng import customer_key, draw, geometric, normal, step_key, uniform, uniform_pair
 from sim.core.stages import Purpose, Source, State
-from sim.core.state import PERFORMANCE_SCALE, TALK_SCALE, Outbox, Total, WorkList
+from sim.core.state import PERFORMANCE_SCALE, TALK_SCALE, Brand, Emotion, Outbox, Total, WorkList
 
 UNAWARE = int(State.UNAWARE)
 ZMOT = int(State.ZMOT)
@@ -88,9 +88,22 @@ class Column(IntEnum):
     COST_REFERRAL = 27
     COST_QUALITY = 28
     PERFORMANCE_SUM = 29  # sum of perceived performance P over the week's experiences
+    VALENCE_SUM = 30  # sum of valence v over the week's experiences
+    VALENCE_SQUARES = 31
+    AROUSAL_SUM = 32
+    AROUSAL_SQUARES = 33
+    PROMOTERS = 34  # the week's experiences whose valence makes a promoter (4.5)
+    DETRACTORS = 35
+    PROMISE_SHORTFALL = 36  # sum over the week's experiences of max(0, B - delta - P)
+    CREDIBILITY = 37  # C at the end of the week (4.7)
 
 
 HISTORY_COLUMNS: tuple[str, ...] = tuple(column.name.lower() for column in Column)
+# Columns that hold money, sums of real measures or levels; every other column is a count.
+REAL_COLUMNS = frozenset(column.name.lower() for column in (
+    Column.REVENUE, Column.COST, Column.COST_PAID, Column.COST_SEED, Column.COST_REFERRAL,
+    Column.COST_QUALITY, Column.PERFORMANCE_SUM, Column.VALENCE_SUM, Column.VALENCE_SQUARES,
+    Column.AROUSAL_SUM, Column.AROUSAL_SQUARES, Column.PROMISE_SHORTFALL, Column.CREDIBILITY))
 
 
 class Params(NamedTuple):
@@ -100,7 +113,7 @@ class Params(NamedTuple):
     imitation: float  # q, per year
     emotional_talk: bool
     adstock_decay: float
-    elasticity: float
+    saturation: float  # gamma = eps / (1 - eps): the response's half-saturation, in A_ref
     reference_adstock: float  # A_ref = reference_spend / (1 - decay)
     decide_probability: float  # 1 / (1 + T_Z)
     sources: int  # n_src
@@ -110,18 +123,27 @@ class Params(NamedTuple):
     promise_weight: float  # beta_B
     negativity_weight: float  # lambda_N
     wom_anchor: float
+    repeat_promise_weight: float  # mu
     smot_weeks: int  # d_S
     loss_aversion: float  # lambda_L
     emotional_sharing: bool
     share_base: float  # s_0
     log_arousal_odds: float
     log_valence_odds: float
+    standardise_emotion: bool  # against the experiences so far, or the prior alone
+    emotion_prior_weight: float  # n_0, pseudo-experiences behind the prior
     reach: float  # r
     negative_recruit: float  # tau-
     pool_weeks: int
     repurchase_probability: float  # 1 / T_rep
     retention: float  # rho_0
     valence_effect: float  # gamma_v
+    memory_better: float  # alpha+, weight of an experience better than the running valence
+    memory_worse: float  # alpha-, weight of a worse one
+    tolerance: float  # delta, the zone of tolerance below the promise
+    credibility_gap: float  # g_0, the mean shortfall that leaves no credibility
+    credibility_loss: float  # alpha_C-, per week
+    credibility_gain: float  # alpha_C+, per week
     margin: float
     seed_cost: float
 
@@ -164,9 +186,19 @@ def _logit(p):
 
 
 @njit(cache=True, inline="always")
-def _emotion_log_odds(prm, arousal, valence):
-    """Berger & Milkman (2012): log odds of arousal (per 0.2) and positivity (per 0.5)."""
-    return prm.log_arousal_odds * (arousal - 0.5) / 0.2 + prm.log_valence_odds * valence / 0.5
+def _emotion_log_odds(prm, m, arousal, valence):
+    """Berger & Milkman (2012): log odds per standard deviation of arousal and of positivity,
+    both measured from the typical experience (4.5)."""
+    e = m.emotion
+    return (prm.log_arousal_odds * (arousal - e[Emotion.AROUSAL_MEAN]) / e[Emotion.AROUSAL_SD]
+            + prm.log_valence_odds * (valence - e[Emotion.VALENCE_MEAN]) / e[Emotion.VALENCE_SD])
+
+
+# Promoters and detractors from valence (4.5, section 7): likelihood to recommend
+# LTR = 7 + 3v for v >= 0 and 7 + 7v below, so a neutral experience is a passive (7), promoters
+# (LTR >= 9) have v >= 2/3 and detractors (LTR <= 6) v <= -1/7.
+PROMOTER_VALENCE = 2.0 / 3.0
+DETRACTOR_VALENCE = -1.0 / 7.0
 
 
 @njit(cache=True, inline="always")
@@ -282,12 +314,15 @@ def _mark_talk_changed(m, i):
 
 @njit(cache=True)
 def paid_media(t, prm, lev, m):
-    """4.2 Adstock A_t = spend_t + decay * A_{t-1}; external hazard p_t = p (A_t / A_ref)^eps."""
-    adstock = lev.spend[t] + prm.adstock_decay * m.adstock[0]
-    m.adstock[0] = adstock
+    """4.2 Adstock A_t = spend_t + decay * A_{t-1}; external hazard
+    p_t = p (1 + gamma) x / (gamma + x), x = A_t / A_ref: zero at zero, concave, elasticity eps
+    at the reference."""
+    adstock = lev.spend[t] + prm.adstock_decay * m.brand[Brand.ADSTOCK]
+    m.brand[Brand.ADSTOCK] = adstock
     if adstock <= 0.0:
         return 0.0
-    return prm.innovation * (adstock / prm.reference_adstock) ** prm.elasticity
+    x = adstock / prm.reference_adstock
+    return prm.innovation * (1.0 + prm.saturation) * x / (prm.saturation + x)
 
 
 # --- 4.3 Stimulus --------------------------------------------------------------------------------
@@ -444,11 +479,13 @@ def _read(ck, purpose, n_read, positive, total):
 def fmot(seed, t, prm, lev, c, m, row):
     """4.4 FMOT: each ZMOT customer whose decision is due reads up to n_src sources (a random
     subset of its inbox, then of the public pool of the last pool_weeks steps) and buys with
-    probability sigma(logit pi_0 + beta_W W + beta_o (2o-1) + beta_B (2B-1)); a buyer enters SMOT
-    with E = (1 - w) B + w Q-bar, w = n/(n + 3); a non-buyer becomes REJECTED."""
+    probability sigma(logit pi_0 + beta_W W + beta_o (2o-1) + beta_B C (2B-1)), the promise's pull
+    discounted by the brand's credibility C; a buyer enters SMOT with E = (1 - w) B + w Q-bar,
+    w = n/(n + 3); a non-buyer becomes REJECTED."""
     key = step_key(seed, t)
+    credibility = m.brand[Brand.CREDIBILITY]
     brand_log_odds = (prm.owned_weight * (2.0 * lev.owned[t] - 1.0)
-                      + prm.promise_weight * (2.0 * lev.promise[t] - 1.0))
+                      + prm.promise_weight * credibility * (2.0 * lev.promise[t] - 1.0))
     pool = m.totals
     for i in range(c.state.shape[0]):
         if c.state[i] != ZMOT or c.due[i] > t:
@@ -526,16 +563,11 @@ def smot_and_umot(seed, t, prm, lev, c, m, row):
         c.performance[i] = performance
         c.valence[i] = valence
         c.arousal[i] = arousal
-        if c.experiences[i] == 0:
-            c.running_valence[i] = valence
-        else:
-            c.running_valence[i] = np.float32((c.running_valence[i] + valence) / 2.0)
-        c.experiences[i] += 1
-        row[Column.EXPERIENCES] += 1
-        row[Column.PERFORMANCE_SUM] += performance
+        _remember(prm, c, i, valence)
+        _count_experience(prm, lev.promise[t], performance, valence, arousal, row)
         if prm.emotional_sharing:
             share = _probability_with_log_odds(
-                prm.share_base, _emotion_log_odds(prm, arousal, valence) + lev.share_boost[t])
+                prm.share_base, _emotion_log_odds(prm, m, arousal, valence) + lev.share_boost[t])
         else:
             share = prm.share_base
         if draw(ck, SHARE_DRAW) < share:
@@ -557,14 +589,43 @@ def smot_and_umot(seed, t, prm, lev, c, m, row):
     _post_to_pool(t, prm, m, posts)
 
 
+@njit(cache=True, inline="always")
+def _remember(prm, c, i, valence):
+    """4.5 The running valence v-bar moves towards v by alpha- when the experience is worse than
+    it, by alpha+ when better: a failure is learnt faster than a recovery (Mitra & Golder 2006)."""
+    if c.experiences[i] == 0:
+        c.running_valence[i] = valence
+    else:
+        remembered = c.running_valence[i]
+        weight = prm.memory_worse if valence < remembered else prm.memory_better
+        c.running_valence[i] = np.float32((1.0 - weight) * remembered + weight * valence)
+    c.experiences[i] += 1
+
+
+@njit(cache=True, inline="always")
+def _count_experience(prm, promise, performance, valence, arousal, row):
+    """4.5 The week's totals of experiences, for section 7's weekly outcomes and for 4.7."""
+    row[Column.EXPERIENCES] += 1
+    row[Column.PERFORMANCE_SUM] += performance
+    row[Column.VALENCE_SUM] += valence
+    row[Column.VALENCE_SQUARES] += valence * valence
+    row[Column.AROUSAL_SUM] += arousal
+    row[Column.AROUSAL_SQUARES] += arousal * arousal
+    if valence >= PROMOTER_VALENCE:
+        row[Column.PROMOTERS] += 1
+    elif valence <= DETRACTOR_VALENCE:
+        row[Column.DETRACTORS] += 1
+    row[Column.PROMISE_SHORTFALL] += max(0.0, promise - prm.tolerance - performance)
+
+
 # --- 4.6 Loyalty ---------------------------------------------------------------------------------
 
 
 @njit(cache=True)
 def loyalty(seed, t, prm, lev, c, m, row):
     """4.6 A LOYAL customer whose return is due is retained with probability
-    sigma(logit rho_0 + gamma_v v-bar): it buys again (SMOT, E = its last P: adaptive
-    expectations) or churns."""
+    sigma(logit rho_0 + gamma_v v-bar): it buys again (SMOT, E = (1 - mu) P + mu B: its last
+    experience and the promise it is buying again) or churns."""
     key = step_key(seed, t)
     for i in range(c.state.shape[0]):
         if c.state[i] != LOYAL or c.due[i] > t:
@@ -574,7 +635,8 @@ def loyalty(seed, t, prm, lev, c, m, row):
         c.entered[i] = t
         if uniform(key, i, RETENTION) < retain:
             c.state[i] = SMOT
-            c.expectation[i] = c.performance[i]
+            c.expectation[i] = np.float32((1.0 - prm.repeat_promise_weight) * c.performance[i]
+                                          + prm.repeat_promise_weight * lev.promise[t])
             c.purchases[i] += 1
             row[Column.REPURCHASE] += 1
             row[Column.REVENUE] += prm.margin
@@ -601,6 +663,50 @@ def record(t, lev, c, row):
                      + row[Column.COST_QUALITY])
 
 
+# The typical experience before any is judged: arousal mean and sd, valence mean and sd. They are
+# the centre and scale of the first specification (arousal per 0.2 around 0.5, valence per 0.5
+# around 0) [assumption]; `emotion_prior_weight` pseudo-experiences stand behind them.
+EMOTION_PRIOR = (0.5, 0.2, 0.0, 0.5)
+MIN_EMOTION_SD = 0.05  # a floor, so near-identical experiences do not blow the odds up
+
+
+@njit(cache=True)
+def update_brand(prm, m, row):
+    """4.7 Credibility C moves towards 1 - (mean promise shortfall of the week's experiences)/g_0,
+    fast when it falls (alpha_C-) and slowly when it recovers (alpha_C+); the typical experience
+    takes in the week's experiences. Weeks without experiences change neither."""
+    experiences = row[Column.EXPERIENCES]
+    if experiences > 0:
+        target = max(0.0, 1.0 - row[Column.PROMISE_SHORTFALL] / experiences / prm.credibility_gap)
+        credibility = m.brand[Brand.CREDIBILITY]
+        rate = prm.credibility_loss if target < credibility else prm.credibility_gain
+        m.brand[Brand.CREDIBILITY] = credibility + rate * (target - credibility)
+        e = m.emotion
+        e[Emotion.COUNT] += experiences
+        e[Emotion.AROUSAL_SUM] += row[Column.AROUSAL_SUM]
+        e[Emotion.AROUSAL_SQUARES] += row[Column.AROUSAL_SQUARES]
+        e[Emotion.VALENCE_SUM] += row[Column.VALENCE_SUM]
+        e[Emotion.VALENCE_SQUARES] += row[Column.VALENCE_SQUARES]
+        if prm.standardise_emotion:
+            e[Emotion.AROUSAL_MEAN], e[Emotion.AROUSAL_SD] = _pooled(
+                prm.emotion_prior_weight, EMOTION_PRIOR[0], EMOTION_PRIOR[1], e[Emotion.COUNT],
+                e[Emotion.AROUSAL_SUM], e[Emotion.AROUSAL_SQUARES])
+            e[Emotion.VALENCE_MEAN], e[Emotion.VALENCE_SD] = _pooled(
+                prm.emotion_prior_weight, EMOTION_PRIOR[2], EMOTION_PRIOR[3], e[Emotion.COUNT],
+                e[Emotion.VALENCE_SUM], e[Emotion.VALENCE_SQUARES])
+    row[Column.CREDIBILITY] = m.brand[Brand.CREDIBILITY]
+
+
+@njit(cache=True, inline="always")
+def _pooled(prior_weight, prior_mean, prior_sd, count, total, squares):
+    """Mean and sd of the experiences so far pooled with `prior_weight` pseudo-experiences of the
+    prior's mean and sd."""
+    weight = prior_weight + count
+    mean = (prior_weight * prior_mean + total) / weight
+    second = (prior_weight * (prior_sd * prior_sd + prior_mean * prior_mean) + squares) / weight
+    return mean, max(math.sqrt(max(second - mean * mean, 0.0)), MIN_EMOTION_SD)
+
+
 @njit(cache=True, inline="always")
 def _post_to_pool(t, prm, m, posts):
     """4.5 This step's posts replace those of t - pool_weeks in the pool's ring buffer."""
@@ -616,15 +722,15 @@ def _post_to_pool(t, prm, m, posts):
 
 
 @njit(cache=True, inline="always")
-def _talk_weight(prm, c, i):
+def _talk_weight(prm, m, c, i):
     """kappa_i as i's listeners hear it: 0 unless SMOT or LOYAL; the emotion's odds multiplier in
-    `talk = "emotional"` mode (1 for a neutral customer), else 1."""
+    `talk = "emotional"` mode (1 before the first experience), else 1."""
     s = c.state[i]
     if s != SMOT and s != LOYAL:
         return np.float32(0.0)
-    if not prm.emotional_talk:
-        return np.float32(1.0)
-    return np.float32(math.exp(_emotion_log_odds(prm, c.arousal[i], c.valence[i])))
+    if not prm.emotional_talk or c.experiences[i] == 0:
+        return np.float32(1.0)  # uniform talk, or a talker with no experience yet: neutral
+    return np.float32(math.exp(_emotion_log_odds(prm, m, c.arousal[i], c.valence[i])))
 
 
 @njit(cache=True)
@@ -635,7 +741,7 @@ def push_talk(prm, net, c, m):
     pushed to: nobody reads that pressure."""
     for k in range(m.counts[WorkList.TALK_CHANGED]):
         i = m.talk_changed[k]
-        new = _talk_weight(prm, c, i)
+        new = _talk_weight(prm, m, c, i)
         new_positive = new if c.valence[i] >= 0.0 else np.float32(0.0)
         old = c.talk_kappa[i]
         old_positive = c.talk_kappa_positive[i]
@@ -691,6 +797,7 @@ def step(seed, t, prm, lev, net, c, m, row, seeded):
     smot_and_umot(seed, t, prm, lev, c, m, row)  # 4.5
     loyalty(seed, t, prm, lev, c, m, row)  # 4.6
     record(t, lev, c, row)  # 4.7
+    update_brand(prm, m, row)  # 4.7
     push_talk(prm, net, c, m)
     pass_messages_on(m)
     return m.outbox_count[Outbox.LAST_STEP]

@@ -106,6 +106,29 @@ class Outbox(IntEnum):
     LAST_STEP = 1
 
 
+class Brand(IntEnum):
+    """Slots of `Market.brand`: market-wide levels carried from week to week."""
+
+    ADSTOCK = 0  # A_{t-1}, paid media's carry-over (4.2)
+    CREDIBILITY = 1  # C_t, how far customers believe the promise (4.7)
+
+
+class Emotion(IntEnum):
+    """Slots of `Market.emotion`: what the typical experience felt like so far, to standardise
+    arousal and valence as Berger & Milkman (2012) did (4.5). The sums run over every experience
+    judged before this week; the reference is updated from them at the end of each week (4.7)."""
+
+    COUNT = 0
+    AROUSAL_SUM = 1
+    AROUSAL_SQUARES = 2
+    VALENCE_SUM = 3
+    VALENCE_SQUARES = 4
+    AROUSAL_MEAN = 5
+    AROUSAL_SD = 6
+    VALENCE_MEAN = 7
+    VALENCE_SD = 8
+
+
 class Market(NamedTuple):
     """Market-wide state: the public review pool, messages in flight, work lists, totals."""
 
@@ -131,11 +154,15 @@ class Market(NamedTuple):
     # customer can be listed twice (bought in 4.4 and judged in 4.5 of one step), hence 2n.
     talk_changed: np.ndarray  # int32 [2n]
     counts: np.ndarray  # int64 [len(WorkList)], indexed by WorkList
-    adstock: np.ndarray  # float64 [1]: A_{t-1}
+    brand: np.ndarray  # float64 [len(Brand)], indexed by Brand
+    emotion: np.ndarray  # float64 [len(Emotion)], indexed by Emotion
 
 
-def new_market(n: int, pool_weeks: int, initial_adstock: float) -> Market:
-    """An empty market: no posts, no messages in flight, adstock at its steady state."""
+def new_market(n: int, pool_weeks: int, initial_adstock: float,
+               emotion_prior: tuple[float, float, float, float]) -> Market:
+    """An empty market: no posts, no messages in flight, adstock at its steady state, the promise
+    fully believed, and the typical experience at `emotion_prior` (arousal mean and sd, valence
+    mean and sd) until experiences are judged."""
     return Market(
         pool_positive=np.zeros(pool_weeks, dtype=np.int64),
         pool_negative=np.zeros(pool_weeks, dtype=np.int64),
@@ -154,5 +181,6 @@ def new_market(n: int, pool_weeks: int, initial_adstock: float) -> Market:
         touched=np.zeros(n, dtype=np.int32),
         talk_changed=np.zeros(2 * n, dtype=np.int32),
         counts=np.zeros(len(WorkList), dtype=np.int64),
-        adstock=np.array([initial_adstock], dtype=np.float64),
+        brand=np.array([initial_adstock, 1.0], dtype=np.float64),
+        emotion=np.array([0.0] * Emotion.AROUSAL_MEAN + list(emotion_prior), dtype=np.float64),
     )

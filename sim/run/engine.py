@@ -14,7 +14,7 @@ import pandas as pd
 from sim.scenario.events import SeedingSchedule, build_levers
 from sim.graph.network import Graph
 from sim.graph.cache import cached_graph
-from sim.core.kernels import HISTORY_COLUMNS, Net, Params, apply_seeds, step
+from sim.core.kernels import EMOTION_PRIOR, HISTORY_COLUMNS, Net, Params, apply_seeds, step
 from sim.core.metrics import compute_kpis
 from sim.run.results import history_table
 from sim.core.rng import derived_seed
@@ -47,7 +47,7 @@ def pack_params(scenario) -> Params:
         imitation=float(scenario.market.imitation),
         emotional_talk=scenario.market.talk == "emotional",
         adstock_decay=float(media.adstock_decay),
-        elasticity=float(media.elasticity),
+        saturation=media.elasticity / (1.0 - media.elasticity),
         reference_adstock=media.reference_spend / (1.0 - media.adstock_decay),
         decide_probability=1.0 / (1.0 + journey.zmot_weeks),
         sources=int(journey.sources),
@@ -57,18 +57,27 @@ def pack_params(scenario) -> Params:
         promise_weight=float(journey.promise_weight),
         negativity_weight=float(journey.negativity_weight),
         wom_anchor=float(journey.wom_anchor),
+        repeat_promise_weight=float(journey.repeat_promise_weight),
         smot_weeks=int(journey.smot_weeks),
         loss_aversion=float(scenario.product.loss_aversion),
         emotional_sharing=sharing.mode == "emotional",
         share_base=float(sharing.base),
         log_arousal_odds=math.log(sharing.arousal_odds),
         log_valence_odds=math.log(sharing.valence_odds),
+        standardise_emotion=sharing.standardise == "experiences",
+        emotion_prior_weight=float(sharing.prior_experiences),
         reach=float(sharing.reach),
         negative_recruit=float(sharing.negative_recruit),
         pool_weeks=int(sharing.pool_weeks),
         repurchase_probability=1.0 / loyalty.repurchase_weeks,
         retention=float(loyalty.retention),
         valence_effect=float(loyalty.valence_effect),
+        memory_better=float(loyalty.memory_better),
+        memory_worse=float(loyalty.memory_worse),
+        tolerance=float(media.tolerance),
+        credibility_gap=float(media.credibility_gap),
+        credibility_loss=float(media.credibility_loss),
+        credibility_gain=float(media.credibility_gain),
         margin=float(scenario.economics.margin),
         seed_cost=float(scenario.economics.seed_cost),
     )
@@ -109,7 +118,8 @@ class Engine:
         self.customers: Customers = new_customers(self.n)
         media = scenario.media
         self.market: Market = new_market(
-            self.n, scenario.sharing.pool_weeks, media.spend / (1.0 - media.adstock_decay))
+            self.n, scenario.sharing.pool_weeks, media.spend / (1.0 - media.adstock_decay),
+            EMOTION_PRIOR)
         self.history = np.zeros((self.weeks, len(HISTORY_COLUMNS)), dtype=np.float64)
         self.week = 0  # the next week to simulate
         self.messages_in_flight = 0

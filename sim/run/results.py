@@ -23,13 +23,11 @@ import numpy as np
 import pandas as pd
 
 from sim import __version__
-from sim.core.kernels import HISTORY_COLUMNS
+from sim.core.kernels import HISTORY_COLUMNS, REAL_COLUMNS
 from sim.core.metrics import KPI_NAMES
 from sim.core.stages import ADOPTED_COLUMNS
 
 # Columns that hold money or sums of real numbers; the others are counts of customers.
-REAL_COLUMNS = frozenset({"revenue", "cost", "cost_paid", "cost_seed", "cost_referral",
-                          "cost_quality", "performance_sum"})
 
 
 def summarise(values: pd.Series | np.ndarray) -> dict[str, float]:

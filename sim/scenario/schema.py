@@ -87,10 +87,20 @@ class MediaParams:
                                    low_open=True)
     adstock_decay: float = param(0.9, "adstock carry-over per week [assumption]", low=0, high=1,
                                  high_open=True)
-    elasticity: float = param(0.12, "advertising elasticity (Sethuraman, Tellis & Briesch 2011)",
-                              low=0)
+    elasticity: float = param(0.12, "advertising elasticity at the reference spend (Sethuraman, "
+                              "Tellis & Briesch 2011)", low=0, high=1, high_open=True)
     promise: float = param(0.85, "brand promise B [tuned]", low=0, high=1)
     owned_quality: float = param(0.5, "owned-media quality o [assumption]", low=0, high=1)
+    tolerance: float = param(0.1, "delta, zone of tolerance: performance this far below the "
+                             "promise does not count against it (Zeithaml, Berry & "
+                             "Parasuraman 1993) [assumption]", low=0, high=1)
+    credibility_gap: float = param(0.3, "g_0, mean shortfall below the promise that leaves it no "
+                                   "credibility [assumption]", low=0, low_open=True)
+    credibility_loss: float = param(0.25, "alpha_C-, weekly rate at which credibility falls "
+                                    "towards what experiences show [assumption]", low=0, high=1)
+    credibility_gain: float = param(0.01, "alpha_C+, weekly rate at which it recovers: a "
+                                    "half-life of about 70 weeks (Mitra & Golder 2006: years) "
+                                    "[assumption]", low=0, high=1)
 
 
 @dataclass(frozen=True)
@@ -108,6 +118,10 @@ class JourneyParams:
     negativity_weight: float = param(1.0, "lambda_N, weight of negative sources (East, Hammond "
                                      "& Lomax 2008)", low=0, low_open=True)
     wom_anchor: float = param(3.0, "the 3 in w = n/(n + 3) [assumption]", low=0, low_open=True)
+    repeat_promise_weight: float = param(0.5, "mu, weight of the current promise in a repeat "
+                                         "buyer's expectation; the rest is its last experience "
+                                         "(Oliver 1980; Kopalle & Lehmann 2006) [assumption]",
+                                         low=0, high=1)
     smot_weeks: int = param(2, "d_S, weeks of use before the experience is judged [assumption]",
                             type="int", low=1)
 
@@ -131,6 +145,12 @@ class SharingParams:
                                 low=0, low_open=True)
     valence_odds: float = param(1.13, "odds ratio per sd of positivity (Berger & Milkman 2012)",
                                 low=0, low_open=True)
+    standardise: str = param("experiences", "the typical experience that arousal and valence "
+                             "are measured from: the experiences so far (as Berger & Milkman "
+                             "standardised across articles), or the prior alone", type="str",
+                             choices=("experiences", "prior"))
+    prior_experiences: float = param(100.0, "n_0, pseudo-experiences behind the prior typical "
+                                     "experience [assumption]", low=0)
     reach: float = param(1.0, "r, probability a share reaches a strong tie [tuned]", low=0,
                          high=1)
     negative_recruit: float = param(0.5, "tau-, probability a negative message recruits "
@@ -148,6 +168,12 @@ class LoyaltyParams:
                              low=0, high=1)
     valence_effect: float = param(1.5, "gamma_v, effect of running valence on retention "
                                   "[assumption]")
+    memory_worse: float = param(0.5, "alpha-, weight of an experience worse than the running "
+                                "valence (Mitra & Golder 2006: drops are learnt fast) "
+                                "[assumption]", low=0, high=1)
+    memory_better: float = param(0.2, "alpha+, weight of an experience better than the running "
+                                 "valence (recoveries are learnt slowly) [assumption]", low=0,
+                                 high=1)
 
 
 @dataclass(frozen=True)
