@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from sim.core.kernels import Column
+from sim.core.kernels import DETRACTOR_VALENCE, PROMOTER_VALENCE, Column
 from sim.core.stages import ACQUISITION_SOURCES, Source
 from sim.core.state import Customers
 
@@ -82,9 +82,9 @@ def compute_kpis(history: np.ndarray, customers: Customers, scenario) -> dict[st
     kpis["positive_negative_ratio"] = _ratio(positive, negative)
 
     judged = customers.experiences > 0
-    likelihood = 5.0 * (customers.valence[judged].astype(np.float64) + 1.0)
-    kpis["nps"] = (100.0 * (np.count_nonzero(likelihood >= 9.0)
-                            - np.count_nonzero(likelihood <= 6.0)) / judged.sum()
+    valence = customers.valence[judged].astype(np.float64)  # compared as the kernel does
+    kpis["nps"] = (100.0 * (np.count_nonzero(valence >= PROMOTER_VALENCE)
+                            - np.count_nonzero(valence <= DETRACTOR_VALENCE)) / judged.sum()
                    if judged.any() else math.nan)
 
     retained = history[:, Column.REPURCHASE].sum()

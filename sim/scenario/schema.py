@@ -109,16 +109,17 @@ class JourneyParams:
                               low=0)
     sources: int = param(10, "n_src, sources read at FMOT (Google ZMOT study 2011: 10.4)",
                          type="int", low=0)
-    conversion: float = param(0.4, "pi_0, buy probability at neutral evidence [tuned]", low=0,
+    conversion: float = param(0.3, "pi_0, buy probability at neutral evidence [tuned]", low=0,
                               high=1)
     review_weight: float = param(math.log(3), "beta_W, weight of net sentiment [assumption]",
                                  low=0)
     owned_weight: float = param(0.5, "beta_o, weight of owned media [assumption]", low=0)
-    promise_weight: float = param(1.0, "beta_B, weight of the promise [assumption]", low=0)
+    promise_weight: float = param(2.0, "beta_B, weight of the promise, at full credibility "
+                                  "[assumption]", low=0)
     negativity_weight: float = param(1.0, "lambda_N, weight of negative sources (East, Hammond "
                                      "& Lomax 2008)", low=0, low_open=True)
     wom_anchor: float = param(3.0, "the 3 in w = n/(n + 3) [assumption]", low=0, low_open=True)
-    repeat_promise_weight: float = param(0.5, "mu, weight of the current promise in a repeat "
+    repeat_promise_weight: float = param(0.3, "mu, weight of the current promise in a repeat "
                                          "buyer's expectation; the rest is its last experience "
                                          "(Oliver 1980; Kopalle & Lehmann 2006) [assumption]",
                                          low=0, high=1)
