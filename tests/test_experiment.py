@@ -19,8 +19,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import sim.analysis.experiment as experiment_module
-from sim.analysis.experiment import Experiment, main_sweep, register, run_sweep, runs_of
+import sim.analysis.sweep.worker as experiment_module
+from sim.analysis.sweep import Experiment, run_sweep, runs_of
+from sim.app.commands.sweep import main_sweep, register
 from sim.core.metrics import KPI_NAMES
 from sim.core.rng import replicate_seed
 from sim.run.replicates import simulate
@@ -346,7 +347,7 @@ def test_resume_after_sigkill_recomputes_only_the_missing_runs(scenario_file, tm
     out = tmp_path / "out"
     total = Experiment.load(path).run_count  # 120
     process = subprocess.Popen(
-        [sys.executable, "-m", "sim.analysis.experiment", str(path), "--out", str(out), "--workers",
+        [sys.executable, "-m", "sim.app.commands.sweep", str(path), "--out", str(out), "--workers",
          "1", "--part-size", "3"], cwd=tmp_path, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
     try:

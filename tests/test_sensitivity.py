@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.analysis.experiment import Design, Factor
+from sim.analysis.sensitivity import analyse, sensitivity
+from sim.analysis.sweep import Design, Factor
+from sim.app.commands.sensitivity import register
 from sim.scenario.load import ScenarioError
-from sim.analysis.sensitivity import analyse, register, sensitivity
 
 
 def ishigami_indices(a: float = 7.0, b: float = 0.1) -> tuple[list[float], list[float]]:

@@ -125,10 +125,11 @@ def build_parser(extensions: bool = True) -> argparse.ArgumentParser:
 
     if extensions:
         # The other commands live with what they drive; each module adds its own subcommand.
-        from sim.analysis import calibrate, compare, experiment, sensitivity
+        from sim.analysis import calibrate, compare
         from sim.app import dashboard
+        from sim.app.commands import sensitivity, sweep
 
-        for module in (experiment, compare, sensitivity, calibrate, dashboard):
+        for module in (sweep, compare, sensitivity, calibrate, dashboard):
             module.register(commands)
     return parser
 

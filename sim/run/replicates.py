@@ -7,17 +7,16 @@ tables are identical whatever the number of workers or the order runs finish in.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 from tqdm import tqdm
 
-from sim.run.engine import Engine, build_scenario_graph
-from sim.graph.network import Graph
-from sim.run.results import SimulationResult
 from sim.core.rng import replicate_seed
+from sim.graph.network import Graph
+from sim.run.engine import Engine, build_scenario_graph
+from sim.run.pool import available_cores, worker_pool
+from sim.run.results import SimulationResult
 from sim.scenario.load import Scenario
 
 # Below this many customer-weeks in all, starting worker processes costs more than it saves.
@@ -45,11 +44,11 @@ def run_once(scenario: Scenario, seed: int, graph: Graph | None = None
 
 def default_workers(scenario: Scenario, replications: int) -> int:
     """Worker processes worth starting for these runs: one per core, none for small jobs."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = available_cores()
     work = scenario.network.n * scenario.weeks * replications
-    if replications < 2 or (cores or 1) < 2 or work < PARALLEL_THRESHOLD_CUSTOMER_WEEKS:
+    if replications < 2 or cores < 2 or work < PARALLEL_THRESHOLD_CUSTOMER_WEEKS:
         return 1
-    return min(replications, cores or 1)
+    return min(replications, cores)
 
 
 def simulate(
@@ -86,10 +85,8 @@ def simulate(
             outputs.append(run_once(scenario, run_seed, graph))
             bar.update()
     else:
-        # fork: workers share the graph's memory with this process and inherit compiled code.
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                                 initargs=(scenario, graph)) as pool:
+        # forked workers share the graph's memory with this process and inherit compiled code
+        with worker_pool(workers, _init_worker, (scenario, graph)) as pool:
             for output in pool.map(_run_in_worker, seeds):
                 outputs.append(output)
                 bar.update()

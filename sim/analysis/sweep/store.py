@@ -1,0 +1,253 @@
+"""A sweep's output folder: results stream into Parquet parts listed by a manifest, so that a
+sweep can be killed at any moment and resumed without losing or repeating a finished run.
+
+The folder holds `runs/part-*.parquet` (one row per run: point, replicate, seed, the varied
+parameters by dotted key, the KPIs), `timeseries/part-*.parquet` (point, replicate, week and the
+history columns) and `manifest.json` (the experiment, the resolved base scenario, the package
+version, the seeds, which runs are in which part (`runs_of`), the failed runs with their errors
+and seeds, and each session's executor and count of runs computed). A part is written to a
+temporary name and renamed, and only then listed in the manifest, which is replaced atomically
+too; parts the manifest does not list are leftovers of a kill and are deleted when the sweep runs
+again. Rows are in the order runs finished: sort by point and replicate (as `SweepResult` does)
+for a canonical order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim import __version__
+from sim.analysis.sweep.experiment import Experiment
+from sim.analysis.sweep.worker import RunOutcome
+from sim.run.results import history_table
+from sim.scenario.load import ScenarioError
+
+PART_RUNS = 100  # runs per Parquet part: a kill loses at most this many finished runs ...
+PART_SECONDS = 10.0  # ... or this many seconds of them, whichever comes first
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = "womsim-sweep/1"
+
+
+class ResultStore:
+    """A sweep's output folder: Parquet parts plus `manifest.json`, both written atomically.
+
+    `open()` checks the folder holds this sweep (or nothing), deletes leftovers of a kill and
+    returns the ids of the runs already done; `add()` buffers a finished run and writes a part
+    every `part_runs` runs or PART_SECONDS; `close()` writes the rest.
+    """
+
+    def __init__(self, folder: Path, experiment: Experiment, part_runs: int = PART_RUNS,
+                 executor_name: str = "") -> None:
+        self.folder, self.experiment = Path(folder), experiment
+        self.part_runs, self.executor_name = part_runs, executor_name
+        self.manifest: dict[str, Any] = {}
+        self.done: set[int] = set()
+        self.failed: dict[int, dict[str, Any]] = {}
+        self.buffer: list[RunOutcome] = []
+        self.last_write = time.monotonic()
+
+    def open(self) -> set[int]:
+        """Prepare the folder and return the ids of the runs done in earlier sessions."""
+        experiment = self.experiment
+        path = self.folder / MANIFEST
+        if path.exists():
+            self.manifest = json.loads(path.read_text())
+            if self.manifest.get("fingerprint") != experiment.fingerprint():
+                raise ScenarioError(
+                    f"holds a different sweep (from {self.manifest.get('experiment')}); use "
+                    f"another --out or delete the folder", file=self.folder)
+        elif self.folder.exists() and any(self.folder.iterdir()):
+            raise ScenarioError("exists and is not a sweep folder (no manifest.json); use "
+                                "another --out", file=self.folder)
+        else:
+            self.manifest = self._new_manifest()
+        listed = set()
+        for part in self.manifest["parts"]:
+            listed.add(part["name"])
+            self.done.update(runs_of(part))
+        self.failed = {entry["run"]: entry for entry in self.manifest["failed"]
+                       if entry["run"] not in self.done}
+        for table in ("runs", "timeseries"):
+            (self.folder / table).mkdir(parents=True, exist_ok=True)
+            for leftover in (self.folder / table).iterdir():
+                if leftover.name not in listed:  # a part or temporary file of a killed session
+                    leftover.unlink()
+        self.manifest["sessions"].append(
+            {"started": datetime.now(UTC).isoformat(timespec="seconds"),
+             "executor": self.executor_name, "package_version": __version__, "computed": 0,
+             "failed": 0})
+        self._write_manifest()
+        return set(self.done)
+
+    def _new_manifest(self) -> dict[str, Any]:
+        experiment = self.experiment
+        return {
+            "format": MANIFEST_FORMAT,
+            "package_version": __version__,
+            "experiment": str(experiment.path) if experiment.path else experiment.name,
+            "experiment_toml": experiment.path.read_text() if experiment.path else None,
+            "fingerprint": experiment.fingerprint(),
+            "base_scenario": experiment.base.to_toml(
+                header=f"base scenario {experiment.scenario_path}, with [set] applied"),
+            "design": experiment.design.method,
+            "samples": experiment.design.samples,
+            "varied": experiment.design.names,
+            "points": len(experiment.points),
+            "replications": experiment.replications,
+            "runs": experiment.run_count,
+            "seed": experiment.seed,
+            "replicate_seeds": experiment.replicate_seeds,
+            "kpis": list(experiment.kpis),
+            "timeseries": experiment.timeseries,
+            "parts": [],
+            "failed": [],
+            "sessions": [],
+        }
+
+    def add(self, outcome: RunOutcome) -> None:
+        """Record a finished run; write a part when enough are buffered or time has passed."""
+        self.buffer.append(outcome)
+        if (len(self.buffer) >= self.part_runs
+                or time.monotonic() - self.last_write >= PART_SECONDS):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the buffered runs: the part files first, then the manifest that lists them."""
+        if not self.buffer:
+            return
+        session = self.manifest["sessions"][-1]
+        good = [o for o in self.buffer if o.error is None]
+        for outcome in self.buffer:
+            if outcome.error is not None:
+                spec = outcome.spec
+                self.failed[spec.run] = {"run": spec.run, "point": spec.point,
+                                         "replicate": spec.replicate, "seed": spec.seed,
+                                         "error": outcome.error}
+                session["failed"] += 1
+        if good:
+            name = f"part-{len(self.manifest['parts']):05d}.parquet"  # parts are never removed
+            _write_parquet(self._runs_table(good), self.folder / "runs" / name)
+            if self.experiment.timeseries:
+                _write_parquet(_timeseries_table(good), self.folder / "timeseries" / name)
+            runs = sorted(o.spec.run for o in good)
+            self.manifest["parts"].append({"name": name, "runs": _ranges(runs)})
+            self.done.update(runs)
+            for run in runs:
+                self.failed.pop(run, None)
+        session["computed"] += len(self.buffer)
+        self.manifest["failed"] = sorted(self.failed.values(), key=lambda e: e["run"])
+        self._write_manifest()
+        self.buffer = []
+        self.last_write = time.monotonic()
+
+    def close(self) -> None:
+        """Write whatever is still buffered."""
+        self.flush()
+
+    def _runs_table(self, outcomes: list[RunOutcome]) -> pd.DataFrame:
+        experiment = self.experiment
+        rows = []
+        for outcome in outcomes:
+            spec = outcome.spec
+            row = {"point": spec.point, "replicate": spec.replicate, "seed": spec.seed}
+            row.update(spec.values)
+            row.update({kpi: outcome.kpis[kpi] for kpi in experiment.kpis})
+            rows.append(row)
+        columns = ["point", "replicate", "seed", *experiment.design.names, *experiment.kpis]
+        table = pd.DataFrame(rows, columns=columns)
+        return table.astype({"point": np.int64, "replicate": np.int64, "seed": np.int64,
+                             **dict.fromkeys(experiment.kpis, np.float64)})
+
+    def _write_manifest(self) -> None:
+        _write_atomically(self.folder / MANIFEST,
+                          (json.dumps(self.manifest, indent=1, allow_nan=True) + "\n").encode())
+
+
+def runs_of(part: Mapping[str, Any]) -> list[int]:
+    """The run ids (point x replications + replicate) a manifest part lists: it stores them as
+    inclusive [first, last] ranges, which keeps the manifest small (parts are mostly runs
+    dispatched in order)."""
+    return [run for first, last in part["runs"] for run in range(first, last + 1)]
+
+
+def _ranges(runs: list[int]) -> list[list[int]]:
+    """Sorted run ids as inclusive [first, last] ranges of consecutive ids."""
+    ranges: list[list[int]] = []
+    for run in runs:
+        if ranges and ranges[-1][1] == run - 1:
+            ranges[-1][1] = run
+        else:
+            ranges.append([run, run])
+    return ranges
+
+
+def _timeseries_table(outcomes: list[RunOutcome]) -> pd.DataFrame:
+    """One row per run x week: point, replicate, week and kernels.HISTORY_COLUMNS."""
+    lengths = [o.history.shape[0] for o in outcomes]
+    table = history_table(np.concatenate([o.history for o in outcomes]))
+    table["week"] = np.concatenate([np.arange(weeks, dtype=np.int64) for weeks in lengths])
+    table.insert(0, "replicate", np.repeat([o.spec.replicate for o in outcomes], lengths))
+    table.insert(0, "point", np.repeat([o.spec.point for o in outcomes], lengths))
+    return table.astype({"point": np.int64, "replicate": np.int64})
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write `data` to a hidden temporary file beside `path`, flush it to disk, rename it."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def _write_parquet(table: pd.DataFrame, path: Path) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    table.to_parquet(temporary, index=False)
+    os.replace(temporary, path)
+
+
+@dataclass
+class SweepResult:
+    """A sweep's output folder. `runs` and `timeseries` are read from its Parquet parts when asked
+    for (the sweep itself never holds them), sorted by point, replicate (and week)."""
+
+    folder: Path
+    experiment: Experiment
+    computed: int  # runs computed by the call that returned this (failed ones included)
+    failed: pd.DataFrame  # point, replicate, seed, error of the runs that failed
+
+    @property
+    def runs(self) -> pd.DataFrame:
+        """One row per finished run: point, replicate, seed, varied parameters, KPIs."""
+        return _read_table(self.folder / "runs", ["point", "replicate"])
+
+    @property
+    def timeseries(self) -> pd.DataFrame | None:
+        """One row per finished run x week (None when the experiment keeps no time series)."""
+        if not self.experiment.timeseries:
+            return None
+        return _read_table(self.folder / "timeseries", ["point", "replicate", "week"])
+
+    @property
+    def complete(self) -> bool:
+        """True when every run of the experiment has finished without error."""
+        manifest = json.loads((self.folder / MANIFEST).read_text())
+        return sum(len(runs_of(part)) for part in manifest["parts"]) == self.experiment.run_count
+
+
+def _read_table(folder: Path, order: list[str]) -> pd.DataFrame:
+    if not any(path.suffix == ".parquet" and not path.name.startswith(".")
+               for path in folder.iterdir()):
+        return pd.DataFrame(columns=order)
+    return pd.read_parquet(folder).sort_values(order, kind="stable").reset_index(drop=True)

@@ -1,0 +1,62 @@
+"""The one way womsim starts worker processes: parallelism is across runs (DESIGN.md principle 6).
+
+Workers are forked, so they inherit the compiled kernels and share the pages of any graph built
+before the pool starts, instead of compiling again or copying it. Each worker gives Numba one
+thread, so that N workers use N cores rather than N times the cores (no oversubscription); how
+many workers a job is worth is the caller's choice (`available_cores` is the ceiling to use).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+import numba
+
+START_METHOD = "fork"
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system gives it), >= 1."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def one_numba_thread() -> None:
+    """Give Numba one thread in the calling thread (the setting is per thread). Call it only in
+    worker processes or worker threads: it starts Numba's threading layer (OpenMP here), which a
+    process that later forks must not have started."""
+    numba.set_num_threads(1)
+
+
+def _start_worker(initializer: Callable[..., Any] | None, initargs: tuple[Any, ...]) -> None:
+    one_numba_thread()
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def process_pool(workers: int, initializer: Callable[..., Any] | None = None,
+                 initargs: tuple[Any, ...] = ()) -> ProcessPoolExecutor:
+    """A pool of `workers` forked processes, each with one Numba thread, that run
+    `initializer(*initargs)` once when they start. The caller shuts it down."""
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(START_METHOD),
+                               initializer=_start_worker, initargs=(initializer, initargs))
+
+
+@contextmanager
+def worker_pool(workers: int, initializer: Callable[..., Any] | None = None,
+                initargs: tuple[Any, ...] = ()) -> Iterator[ProcessPoolExecutor]:
+    """`process_pool` for the length of a `with` block. Leaving the block waits for the workers;
+    leaving it by an exception (Ctrl-C included) first cancels the calls not yet started."""
+    pool = process_pool(workers, initializer, initargs)
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
