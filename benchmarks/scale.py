@@ -233,9 +233,15 @@ def measure_cli_phases(scenario_path: str) -> dict:
 
     simulate, scenario = timed("import sim.app.cli", imports)
     result = timed("simulate()", lambda: simulate(scenario.load(scenario_path)))
+
+    def write_all(folder: Path) -> Path:  # imports the figures and report, as `womsim run` does
+        from sim.present.run_folder import write_run_folder
+
+        return write_run_folder(result, folder)
+
     with tempfile.TemporaryDirectory(prefix="womsim-scale-") as folder:
-        timed("write tables", lambda: result.write(Path(folder) / "tables", figures=False))
-        timed("write tables + figures", lambda: result.write(Path(folder) / "all"))
+        timed("write tables", lambda: result.write(Path(folder) / "tables"))
+        timed("write tables + figures", lambda: write_all(Path(folder) / "all"))
     return {"phases": phases, "load_before": load_before, "load_after": load()}
 
 

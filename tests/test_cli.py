@@ -11,9 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.present import figures as plots
 from sim.app.cli import main
 from sim.core.metrics import KPI_NAMES
+from sim.present import figures as plots
+from sim.present.run_folder import write_run_folder
 from sim.run.replicates import simulate
 from sim.scenario.load import Scenario
 
@@ -125,6 +126,6 @@ def test_failed_write_keeps_the_previous_run_folder(small_file, tmp_path, monkey
 
     monkeypatch.setattr(plots, "write_run_figures", broken)
     with pytest.raises(RuntimeError, match="disk full"):
-        result.write(out)
+        write_run_folder(result, out)
     assert (out / "marker.txt").read_text() == "the previous run"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "small.toml"]

@@ -31,9 +31,9 @@ from sim.app.dashboard import (
     solara_command,
 )
 from sim.core.kernels import HISTORY_COLUMNS
+from sim.core.stages import STATE_COLOURS, State
 from sim.mesa.model import WomModel
 from sim.scenario.load import Scenario, ScenarioError
-from sim.core.stages import STATE_COLOURS, State
 
 CHROMIUM = Path("/usr/bin/chromium")
 

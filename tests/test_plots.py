@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.present import figures as plots
 from sim.core.stages import State
+from sim.present import figures as plots
 
 STATES = [state.column for state in State]
 

@@ -121,7 +121,7 @@ class Comparison:
         folder = Path(folder)
         with staged_folder(folder) as staging:
             for name, result in self.results.items():
-                result.write(staging / name, command=command, figures=False)
+                result.write(staging / name, command=command)
             record = {
                 "scenarios": self.names, "reference": self.names[0], "seed": self.seed,
                 "replications": self.replications, "replicate_seeds": self.seeds,

@@ -56,6 +56,7 @@ def _load(path: str, overrides: list[str] | None = None) -> Scenario:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from sim.present.run_folder import write_run_folder
     from sim.run.replicates import simulate
 
     scenario = _load(args.scenario, args.set)
@@ -65,7 +66,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                       workers=args.workers, progress=True)
     elapsed = time.perf_counter() - started
     command = command_line()
-    result.write(out, command=command)
+    write_run_folder(result, out, command=command)
     print(f"{scenario.name}: {len(result.seeds)} runs x {result.scenario.weeks} weeks, "
           f"{result.n:,} customers, in {elapsed:.1f} s")
     print(kpi_table(result.summary))

@@ -8,7 +8,7 @@ random seed event at week 0). Moving a slider takes effect at Reset, which rebui
 the same seed, so the new run is a paired comparison with the old one (common random numbers).
 
 Run it with `womsim dashboard [SCENARIO] [--set KEY=VALUE ...] [--port P] [--host H]`, or
-`solara run sim/dashboard.py`, which reads the scenario from $WOMSIM_DASHBOARD_SCENARIO and
+`solara run sim/app/dashboard.py`, which reads the scenario from $WOMSIM_DASHBOARD_SCENARIO and
 overrides from $WOMSIM_DASHBOARD_SET (a JSON list of "key=value" strings). Without a scenario it
 shows the default market (MODEL.md) on `DEFAULT_CUSTOMERS` customers, so it stays responsive. In a
 notebook, `make_page(scenario)()` displays it.
@@ -22,31 +22,31 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import math
 import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import networkx as nx
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
-from numba import njit
 
 from sim.app.cli import format_value
+from sim.core.stages import SOURCE_COLOURS, STATE_COLOURS, STATE_LABELS, Source, State
 from sim.graph.network import Graph
 from sim.mesa.model import WomModel
 from sim.present.figures import NEGATIVE_COLOUR, POSITIVE_COLOUR, circle_flows
 from sim.scenario.load import Scenario
-from sim.core.stages import SOURCE_COLOURS, STATE_COLOURS, STATE_LABELS, Source, State
 
 SCENARIO_ENV = "WOMSIM_DASHBOARD_SCENARIO"
 OVERRIDES_ENV = "WOMSIM_DASHBOARD_SET"
 NETWORK_DRAW_LIMIT = 2_000  # above this many customers the network is not drawn
 DEFAULT_CUSTOMERS = 1_000
 LAYOUT_ITERATIONS = 50
+LAYOUT_SEED = 1  # the spring layout's random start: the same graph is always drawn the same
 
 # The moments of one week, in the order of the circle of life: (circle_flows key, label, colour).
 FLOW_BARS: tuple[tuple[str, str, str], ...] = (
@@ -124,45 +124,9 @@ def model_params(scenario: Scenario, seeding_key: str) -> dict[str, Any]:
 # --- figures ---------------------------------------------------------------------------------
 
 
-@njit(cache=True)
-def _spring_layout(pos, a, b, iterations):
-    """Fruchterman & Reingold (1991) force-directed layout in the unit square, in place: all
-    pairs repel with k^2/d, the ends of each edge (a[e], b[e]) attract with d^2/k, k = 1/sqrt(n);
-    moves are capped by a temperature that cools linearly to 0."""
-    n = pos.shape[0]
-    k2 = 1.0 / n
-    k = math.sqrt(k2)
-    temperature = 0.1
-    cooling = temperature / (iterations + 1)
-    disp = np.zeros((n, 2))
-    for _ in range(iterations):
-        disp[:] = 0.0
-        for i in range(n):
-            for j in range(i + 1, n):
-                dx = pos[i, 0] - pos[j, 0]
-                dy = pos[i, 1] - pos[j, 1]
-                push = k2 / max(dx * dx + dy * dy, 1e-9)
-                disp[i, 0] += dx * push
-                disp[i, 1] += dy * push
-                disp[j, 0] -= dx * push
-                disp[j, 1] -= dy * push
-        for e in range(a.shape[0]):
-            i, j = a[e], b[e]
-            dx = pos[i, 0] - pos[j, 0]
-            dy = pos[i, 1] - pos[j, 1]
-            pull = math.sqrt(dx * dx + dy * dy) / k
-            disp[i, 0] -= dx * pull
-            disp[i, 1] -= dy * pull
-            disp[j, 0] += dx * pull
-            disp[j, 1] += dy * pull
-        for i in range(n):
-            length = math.sqrt(disp[i, 0] ** 2 + disp[i, 1] ** 2)
-            if length > 0.0:
-                scale = min(length, temperature) / length
-                pos[i, 0] += disp[i, 0] * scale
-                pos[i, 1] += disp[i, 1] * scale
-        temperature -= cooling
-    return pos
+def _positions(layout: dict, n: int) -> np.ndarray:
+    """A networkx layout (node -> position, nodes 0..n-1) as an n x 2 array in node order."""
+    return np.array([layout[i] for i in range(n)], dtype=np.float64).reshape(n, 2)
 
 
 class NetworkDrawing(NamedTuple):
@@ -177,21 +141,25 @@ _drawings: dict[tuple, NetworkDrawing] = {}  # graph fingerprint -> its drawing
 
 
 def network_drawing(graph: Graph) -> NetworkDrawing:
-    """A force-directed layout of `graph` (started from a circle in id order, so deterministic)
-    and its edges rendered once, kept per graph: a step only redraws the customers, and a Reset
-    with the same seed (hence the same graph) reuses it all. The complete graph is drawn as a
-    circle without its edges."""
+    """A force-directed layout of `graph` (networkx's spring layout, Fruchterman & Reingold,
+    with a fixed seed, so a graph is always drawn the same) and its edges rendered once, kept
+    per graph: a step only redraws the customers, and a Reset with the same seed (hence the same
+    graph) reuses it all. The complete graph is drawn as a circle without its edges."""
     key = (graph.n, graph.complete, hash(graph.indptr.tobytes()), hash(graph.indices.tobytes()))
     if key in _drawings:
         return _drawings[key]
-    angle = 2.0 * np.pi * np.arange(graph.n) / max(graph.n, 1)
-    pos = np.column_stack([0.5 + 0.5 * np.cos(angle), 0.5 + 0.5 * np.sin(angle)])
     segments = np.empty((0, 2, 2))
-    if not graph.complete:
+    if graph.complete:
+        pos = _positions(nx.circular_layout(range(graph.n)), graph.n)
+    else:
         rows = np.repeat(np.arange(graph.n), graph.degree())
         keep = slice(None) if graph.directed else rows < graph.indices
         a, b = rows[keep], graph.indices[keep].astype(np.int64)
-        pos = _spring_layout(pos, a, b, LAYOUT_ITERATIONS)
+        shape = nx.Graph()
+        shape.add_nodes_from(range(graph.n))
+        shape.add_edges_from(zip(a.tolist(), b.tolist(), strict=True))
+        layout = nx.spring_layout(shape, iterations=LAYOUT_ITERATIONS, seed=LAYOUT_SEED)
+        pos = _positions(layout, graph.n)
         segments = np.stack([pos[a], pos[b]], axis=1)
     low, high = pos.min(axis=0), pos.max(axis=0)
     centre, half = (low + high) / 2, 0.52 * max(float((high - low).max()), 1e-9)
@@ -228,7 +196,7 @@ def network_figure(model: WomModel) -> Figure:
 
 
 def latest_flows(model: WomModel) -> dict[str, float]:
-    """The circle-of-life moments of the last simulated week (`plots.circle_flows` keys); all 0
+    """The circle-of-life moments of the last simulated week (`circle_flows` keys); all 0
     before the first week."""
     frame = model.engine.history_frame().iloc[-1:]
     if frame.empty:
@@ -363,8 +331,8 @@ def register(commands) -> None:
 
 
 if __name__ == "__main__":
-    # `solara run sim/dashboard.py` executes this file as a script; the page comes from the
-    # installed module, so its compiled layout and caches live in one place.
+    # `solara run sim/app/dashboard.py` executes this file as a script; the page comes from the
+    # installed module, so its caches (the network drawings) live in one place.
     from sim.app.dashboard import make_page as _make_page
 
     page = _make_page()

@@ -1,12 +1,13 @@
-"""Tidy result tables, their summaries with intervals, and the run folder (DESIGN.md "Results").
+"""Tidy result tables, their summaries with intervals, and the tables of a run folder
+(DESIGN.md "Results").
 
 A run folder holds `summary.json`, `runs.parquet`, `timeseries.parquet`, `scenario.toml`
 (resolved, with the replicate seeds and package version in its header, so that
-`womsim run FOLDER/scenario.toml` repeats the run exactly) and `figures/`. It is written next to
-its final place and renamed into it at the end: an interrupted write never leaves a half-written
-folder where a finished one was.
+`womsim run FOLDER/scenario.toml` repeats the run exactly), and, added by the presentation layer
+in the same staging folder, `figures/` and `report.html`. It is written next to its final place
+and renamed into it at the end (`staged_folder`): an interrupted write never leaves a
+half-written folder where a finished one was.
 """
-
 from __future__ import annotations
 
 import json
@@ -16,7 +17,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +72,6 @@ class SimulationResult:
     timeseries: pd.DataFrame
     summary: dict[str, dict[str, float]]
     n: int
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_runs(cls, scenario, seeds: list[int], outputs: list, n: int) -> SimulationResult:
@@ -90,30 +90,29 @@ class SimulationResult:
         wide = table.pivot(index="week", columns="replicate", values="adopted")
         return wide.cumsum() / self.n
 
-    def write(self, folder: str | os.PathLike, command: str | None = None,
-              figures: bool = True) -> Path:
-        """Write the run folder atomically (replacing an existing one only once complete);
-        `figures` also draws the figures and the strategist's report.html."""
-        from sim.present.figures import write_run_figures
-
+    def write(self, folder: str | os.PathLike, command: str | None = None) -> Path:
+        """Write the run's tables as the folder `folder`, atomically (an existing folder is
+        replaced only once the new one is complete); returns its path. The figures and the
+        report are the presentation layer's (`sim.present.run_folder.write_run_folder`)."""
         folder = Path(folder)
         with staged_folder(folder) as staging:
-            (staging / "summary.json").write_text(json.dumps(
-                {"scenario": self.scenario.name, "replications": len(self.seeds), "n": self.n,
-                 "kpis": self.summary}, indent=2, allow_nan=True) + "\n")
-            self.runs.to_parquet(staging / "runs.parquet", index=False)
-            self.timeseries.to_parquet(staging / "timeseries.parquet", index=False)
-            header = [f"Resolved by womsim {__version__}; repeat with: womsim run scenario.toml",
-                      f"replicate seeds: {', '.join(str(s) for s in self.seeds)}"]
-            if command:
-                header.append(f"command: {command}")
-            (staging / "scenario.toml").write_text(self.scenario.to_toml(header="\n".join(header)))
-            if figures:
-                from sim.present.report import write_run_report
-
-                write_run_figures(self.timeseries, staging / "figures")
-                write_run_report(self, staging, command, figures=staging / "figures")
+            self.write_tables(staging, command)
         return folder
+
+    def write_tables(self, folder: Path, command: str | None = None) -> None:
+        """Write `summary.json`, `runs.parquet`, `timeseries.parquet` and `scenario.toml` into
+        the existing folder `folder` (a staging folder: this alone is not atomic); `command`,
+        if given, goes into the header of `scenario.toml`."""
+        (folder / "summary.json").write_text(json.dumps(
+            {"scenario": self.scenario.name, "replications": len(self.seeds), "n": self.n,
+             "kpis": self.summary}, indent=2, allow_nan=True) + "\n")
+        self.runs.to_parquet(folder / "runs.parquet", index=False)
+        self.timeseries.to_parquet(folder / "timeseries.parquet", index=False)
+        header = [f"Resolved by womsim {__version__}; repeat with: womsim run scenario.toml",
+                  f"replicate seeds: {', '.join(str(s) for s in self.seeds)}"]
+        if command:
+            header.append(f"command: {command}")
+        (folder / "scenario.toml").write_text(self.scenario.to_toml(header="\n".join(header)))
 
 
 @contextmanager

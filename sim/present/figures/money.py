@@ -1,0 +1,114 @@
+"""Money figures: revenue, cost and profit to date over a run, and profit by scenario; and how
+an amount of money is written for people to read."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.axes import Axes
+
+from sim.present.figures.style import (
+    NEGATIVE_COLOUR,
+    POSITIVE_COLOUR,
+    band_by_week,
+    cumulative_by_replicate,
+    draw_band,
+    figure,
+    runs_phrase,
+    save,
+    week_axis,
+)
+
+PROFIT_COLOUR = "#222222"  # profit is the bottom line: drawn in black, like "all adopters"
+REVENUE_COLOUR = POSITIVE_COLOUR
+COST_COLOUR = NEGATIVE_COLOUR
+
+
+def money(value: float) -> str:
+    """An amount for people to read: −1.25M, 150k, 950 (Unicode minus)."""
+    size = abs(value)
+    if size >= 1e6:
+        text = f"{size / 1e6:.3g}M"
+    elif size >= 1e3:
+        text = f"{size / 1e3:.3g}k"
+    else:
+        text = f"{size:.0f}"
+    return ("−" if value < 0 and text.strip("0.kM") else "") + text
+
+
+def cumulative_money(timeseries: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `timeseries` with `revenue`, `cost` and `profit` (revenue − cost) as running
+    totals over weeks within each replicate."""
+    table = timeseries.assign(profit=timeseries["revenue"] - timeseries["cost"])
+    return cumulative_by_replicate(table, ["revenue", "cost", "profit"])
+
+
+def payback_week(profit: pd.Series) -> int | None:
+    """The week from which cumulative profit `profit` (indexed by week) stays at or above 0:
+    the first week when it never dips below 0 again; None when it ends below 0."""
+    if profit.iloc[-1] < 0:
+        return None
+    negative = profit.index[profit.to_numpy() < 0]
+    return int(profit.index[0]) if len(negative) == 0 else int(negative[-1]) + 1
+
+
+def _money_axis(ax: Axes, label: str) -> None:
+    ax.set_ylabel(label)
+    ax.yaxis.set_major_formatter(lambda v, _: money(v))
+    ax.axhline(0.0, color="#444444", lw=1.2, zorder=1.5)
+
+
+def plot_cumulative_profit(timeseries: pd.DataFrame, path: str | Path) -> Path:
+    """Revenue, cost and profit to date, week by week (median and 5-95% band over replicates);
+    the title gives the final profit and when the run paid back."""
+    table = cumulative_money(timeseries)
+    with figure() as fig:
+        ax = fig.subplots()
+        for column, colour, label, lw in (("revenue", REVENUE_COLOUR, "Revenue to date", 2.0),
+                                          ("cost", COST_COLOUR, "Cost to date", 2.0),
+                                          ("profit", PROFIT_COLOUR, "Profit to date", 2.8)):
+            draw_band(ax, band_by_week(table, column), colour, label, lw=lw)
+        profit = band_by_week(table, "profit")["median"]
+        _money_axis(ax, "Money to date")
+        week_axis(ax, timeseries)
+        payback = payback_week(profit)
+        if payback is None:
+            when = f"not paid back within {timeseries['week'].nunique()} weeks"
+        elif payback == profit.index[0]:
+            when = "in profit from the first week"
+        else:
+            when = f"paid back in week {payback}"
+            ax.axvline(payback, color="#444444", lw=1.0, ls=(0, (3, 3)))
+            ax.annotate(f"Paid back\nweek {payback}", (payback, 0.0), xytext=(8, -10),
+                        textcoords="offset points", ha="left", va="top", fontsize=11,
+                        color="#222222")
+        ax.legend(loc="upper left", frameon=False)
+        ax.set_title(f"{runs_phrase(timeseries).capitalize()}. Revenue: margin × paid "
+                     "purchases; cost: paid media, seeding, referral rewards, quality.",
+                     loc="left", fontsize=11, color="#444444")
+        fig.suptitle(f"Cumulative profit: {money(profit.iloc[-1])} after "
+                     f"{timeseries['week'].nunique()} weeks (median), {when}", x=0.01, ha="left")
+        return save(fig, path)
+
+
+def plot_profit_by_scenario(timeseries: Mapping[str, pd.DataFrame], path: str | Path,
+                            colours: Sequence[str]) -> Path:
+    """Profit to date by week for each scenario (name -> timeseries, the reference first):
+    median and 5-95% band over replicates, in `colours` by order."""
+    names = list(timeseries)
+    first = timeseries[names[0]]
+    with figure() as fig:
+        ax = fig.subplots()
+        for index, name in enumerate(names):
+            band = band_by_week(cumulative_money(timeseries[name]), "profit")
+            label = f"{name}: {money(band['median'].iloc[-1])} at the end"
+            draw_band(ax, band, colours[index % len(colours)], label)
+        _money_axis(ax, "Profit to date")
+        week_axis(ax, first)
+        ax.legend(loc="upper left", frameon=False)
+        ax.set_title(f"{runs_phrase(first).capitalize()}, same seeds in every scenario",
+                     loc="left", fontsize=11, color="#444444")
+        fig.suptitle("Cumulative profit by scenario, week by week", x=0.01, ha="left")
+        return save(fig, path)

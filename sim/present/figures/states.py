@@ -1,0 +1,111 @@
+"""Time-series figures of where customers are: each state's count week by week, and cumulative
+adopters by the source that brought them in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import MaxNLocator, PercentFormatter
+
+from sim.core.stages import (
+    ACQUISITION_SOURCES,
+    ADOPTED_COLUMNS,
+    SOURCE_COLOURS,
+    STATE_COLOURS,
+    STATE_LABELS,
+    State,
+)
+from sim.present.figures.style import (
+    SOURCE_NAMES,
+    band_by_week,
+    cumulative_by_replicate,
+    draw_band,
+    figure,
+    population,
+    right_axis,
+    runs_phrase,
+    save,
+    thousands,
+    week_axis,
+)
+
+
+def plot_states(timeseries: pd.DataFrame, path: str | Path, title: str | None = None) -> Path:
+    """Each state's count over weeks: median line and 5-95% band over replicates.
+
+    The top panel shows all states on one customer scale (right axis in percent of N); the bottom
+    panel zooms on the short-lived states, ZMOT and SMOT, which are small next to the others.
+    """
+    n_customers = population(timeseries)
+    title = title or f"Where customers are, week by week ({runs_phrase(timeseries)})"
+    transient = (State.ZMOT, State.SMOT)
+    with figure() as fig:
+        top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2.3, 1])
+        for state in State:
+            band = band_by_week(timeseries, state.column)
+            draw_band(top, band, STATE_COLOURS[state], STATE_LABELS[state])
+            if state in transient:
+                draw_band(bottom, band, STATE_COLOURS[state], STATE_LABELS[state])
+        top.set_ylim(0, n_customers * 1.02)
+        top.set_ylabel("Customers")
+        top.yaxis.set_major_formatter(lambda v, _: thousands(v))
+        right_axis(top, 100.0 / n_customers, "% of customers")
+        legend = top.legend(
+            loc="upper left",
+            bbox_to_anchor=(1.09, 1.0),
+            frameon=False,
+            title="State",
+            alignment="left",
+        )
+        legend.get_title().set_fontweight("bold")
+        bottom.set_ylim(bottom=0)
+        bottom.set_ylabel("Customers")
+        bottom.yaxis.set_major_formatter(lambda v, _: thousands(v))
+        bottom.set_title("Zoom: customers researching (ZMOT) and using (SMOT)", loc="left")
+        week_axis(bottom, timeseries)
+        fig.suptitle(title, x=0.01, ha="left")
+        return save(fig, path)
+
+
+def plot_adoption_by_source(timeseries: pd.DataFrame, path: str | Path) -> Path:
+    """Cumulative adopters (first purchases and seeds) by acquisition source, in percent of N.
+
+    One median line and 5-95% band per source, plus all adopters together; the legend gives each
+    source's median share of final adopters. Sources that brought no adopter in any replicate are
+    not drawn; the legend says so.
+    """
+    n_customers = population(timeseries)
+    columns = list(ADOPTED_COLUMNS)
+    totals = cumulative_by_replicate(
+        timeseries.assign(adopted_all=timeseries[columns].sum(axis=1)), [*columns, "adopted_all"]
+    )
+    final = totals[totals["week"] == totals["week"].max()].set_index("replicate")
+    share_of_final = final[columns].div(final["adopted_all"].replace(0, np.nan), axis=0)
+    scale = 100.0 / n_customers
+    with figure() as fig:
+        ax = fig.subplots()
+        everyone = band_by_week(totals, "adopted_all")
+        draw_band(ax, everyone, "#222222", "All adopters", scale, lw=2.6, alpha=0.12)
+        for source, column in zip(ACQUISITION_SOURCES, columns, strict=True):
+            name = SOURCE_NAMES[source]
+            if not (final[column] > 0).any():
+                ax.plot([], [], linestyle="none", label=f"{name}: no adopters")
+                continue
+            share = np.nanmedian(share_of_final[column])
+            label = f"{name} ({share:.0%} of adopters)"
+            draw_band(ax, band_by_week(totals, column), SOURCE_COLOURS[source], label, scale)
+        ax.set_ylim(bottom=0)
+        ax.set_ylabel("Adopters, % of customers")
+        ax.yaxis.set_major_locator(MaxNLocator(steps=[1, 2, 5, 10]))
+        ax.yaxis.set_major_formatter(PercentFormatter())
+        right = right_axis(ax, n_customers / 100.0, "Customers")
+        right.yaxis.set_major_formatter(lambda v, _: thousands(v))
+        week_axis(ax, timeseries)
+        legend = ax.legend(loc="upper left", frameon=False, title="Brought in by", alignment="left")
+        legend.get_title().set_fontweight("bold")
+        fig.suptitle(
+            f"Cumulative adopters by source ({runs_phrase(timeseries)})", x=0.01, ha="left"
+        )
+        return save(fig, path)
