@@ -74,7 +74,14 @@ from sim.scenario.schema import SECTIONS, Event, TopParams
 from sim.run.results import history_table
 from sim.core.rng import replicate_seed
 from sim.run.replicates import default_workers, run_once
-from sim.scenario.load import EVENT_KEY_RE, Scenario, ScenarioError, key_lines, show_value, unknown_message
+from sim.scenario import (
+    EVENT_KEY_RE,
+    Scenario,
+    ScenarioError,
+    key_lines,
+    show_value,
+    unknown_message,
+)
 
 DESIGNS = ("grid", "lhs", "sobol", "morris")
 SAMPLED_DESIGNS = ("lhs", "sobol", "morris")
