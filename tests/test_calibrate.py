@@ -20,7 +20,7 @@ from sim.analysis.calibrate import (
     parse_fit,
 )
 from sim.run.engine import Engine, build_scenario_graph
-from sim.graph.network import erdos_renyi
+from sim.graph import erdos_renyi
 from sim.core.rng import replicate_seed
 from sim.scenario.load import Scenario, ScenarioError
 

@@ -68,7 +68,7 @@ import pandas as pd
 
 from sim import __version__
 from sim.run.engine import Engine, build_scenario_graph, graph_seed
-from sim.graph.network import Graph
+from sim.graph import Graph
 from sim.core.metrics import KPI_NAMES
 from sim.scenario.schema import SECTIONS, Event, TopParams
 from sim.run.results import history_table

@@ -36,7 +36,7 @@ from matplotlib.figure import Figure
 from numba import njit
 
 from sim.app.cli import format_value
-from sim.graph.network import Graph
+from sim.graph import Graph
 from sim.mesa.model import WomModel
 from sim.present.figures import NEGATIVE_COLOUR, POSITIVE_COLOUR, circle_flows
 from sim.scenario.load import Scenario

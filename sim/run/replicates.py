@@ -15,7 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from sim.run.engine import Engine, build_scenario_graph
-from sim.graph.network import Graph
+from sim.graph import Graph
 from sim.run.results import SimulationResult
 from sim.core.rng import replicate_seed
 from sim.scenario.load import Scenario

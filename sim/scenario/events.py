@@ -17,7 +17,7 @@ import numpy as np
 from sim.core.kernels import Levers, choose_random_seeds, choose_ranked_seeds
 from sim.core.rng import derived_seed
 from sim.core.state import Customers
-from sim.graph.network import Graph
+from sim.graph import Graph
 from sim.graph.seeding import STRATEGY_RANKINGS
 from sim.scenario.schema import Event
 
