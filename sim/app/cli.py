@@ -125,8 +125,9 @@ def build_parser(extensions: bool = True) -> argparse.ArgumentParser:
 
     if extensions:
         # The other commands live with what they drive; each module adds its own subcommand.
-        from sim.analysis import calibrate, compare, experiment, sensitivity
+        from sim.analysis import compare, experiment, sensitivity
         from sim.app import dashboard
+        from sim.app.commands import calibrate
 
         for module in (experiment, compare, sensitivity, calibrate, dashboard):
             module.register(commands)

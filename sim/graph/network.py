@@ -6,16 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sim.graph import generators
 from sim.graph.csr import Graph
 from sim.graph.edgelist import load_edgelist
-from sim.graph.generators import (
-    barabasi_albert,
-    complete_graph,
-    configuration,
-    erdos_renyi,
-    random_regular,
-    watts_strogatz,
-)
 
 if TYPE_CHECKING:
     from sim.scenario.schema import NetworkParams
@@ -44,22 +37,23 @@ def build_graph(network: NetworkParams, seed: int, base_dir: Path | None = None)
         raise ValueError(f"network.directed applies to edge lists only, not to {kind!r}")
     graph_seed = network.seed if network.seed is not None else seed
     if kind == "complete":
-        return complete_graph(network.n)
+        return generators.complete_graph(network.n)
     if kind == "erdos_renyi":
-        return erdos_renyi(network.n, network.mean_degree, graph_seed)
+        return generators.erdos_renyi(network.n, network.mean_degree, graph_seed)
     if kind == "barabasi_albert":
         m = _whole(network.mean_degree / 2, "barabasi_albert: m = mean_degree / 2")
-        return barabasi_albert(network.n, m, graph_seed)
+        return generators.barabasi_albert(network.n, m, graph_seed)
     if kind == "watts_strogatz":
         k = _whole(network.mean_degree, "watts_strogatz: mean_degree")
-        return watts_strogatz(network.n, k, network.rewire, graph_seed, network.weak_tie_weight)
+        return generators.watts_strogatz(network.n, k, network.rewire, graph_seed,
+                                         network.weak_tie_weight)
     if kind == "random_regular":
         d = _whole(network.mean_degree, "random_regular: mean_degree")
-        return random_regular(network.n, d, graph_seed)
+        return generators.random_regular(network.n, d, graph_seed)
     if kind == "configuration":
         if network.degrees is None:
             raise ValueError("configuration: network.degrees is required")
-        return configuration(network.degrees, graph_seed)
+        return generators.configuration(network.degrees, graph_seed)
     if kind == "edgelist":
         if network.path is None:
             raise ValueError("edgelist: network.path is required")
