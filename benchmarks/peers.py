@@ -48,7 +48,7 @@ import numpy as np
 from common import RESULTS, load, machine, table, write_json
 
 from sim.run.engine import Engine
-from sim.graph.network import Graph, barabasi_albert
+from sim.graph import Graph, barabasi_albert
 from sim.core.rng import replicate_seed
 from sim.scenario.load import Scenario
 from sim.core.stages import Source

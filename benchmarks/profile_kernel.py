@@ -27,7 +27,7 @@ from common import RESULTS, load, machine, table, write_json
 
 from sim.core import kernels
 from sim.run.engine import Engine, graph_seed
-from sim.graph.network import build_graph
+from sim.graph import build_graph
 from sim.core.rng import replicate_seed
 from sim.scenario.load import Scenario
 

@@ -125,7 +125,7 @@ def measure_import() -> dict:
 def measure_size(kind: str, n: int, repeat: int, weeks: int) -> dict:
     """Build, run and cache one graph size (see the module docstring)."""
     from sim.run.engine import Engine, graph_seed
-    from sim.graph.network import build_graph
+    from sim.graph import build_graph
     from sim.graph.cache import cached_graph, graph_key
     from sim.core.rng import replicate_seed
 
@@ -177,7 +177,7 @@ def measure_compile() -> dict:
 
     def imports():
         from sim.run.engine import Engine, graph_seed
-        from sim.graph.network import Graph, build_graph
+        from sim.graph import Graph, build_graph
 
         return Engine, graph_seed, Graph, build_graph
 

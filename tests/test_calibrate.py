@@ -1,4 +1,4 @@
-"""Calibration to adoption data (sim/calibrate.py): data files and their errors, what can be
+"""Calibration to adoption data (sim.analysis.calibrate): data files and their errors, what can be
 fitted, recovery of known parameters, determinism, and the output folder."""
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ from sim.analysis.calibrate import (
     adoption_counts,
     calibrate,
     load_data,
-    main,
     parse_fit,
 )
-from sim.run.engine import Engine, build_scenario_graph
-from sim.graph.network import erdos_renyi
+from sim.app.commands.calibrate import main
 from sim.core.rng import replicate_seed
-from sim.scenario.load import Scenario, ScenarioError
+from sim.graph import erdos_renyi
+from sim.present.figures.calibration import write_calibration
+from sim.run.engine import Engine, build_scenario_graph
+from sim.scenario import Scenario, ScenarioError
 
 # MODEL.md section 5: with these settings the model is the Bass model on its graph.
 BASS_SETTINGS = {
@@ -302,7 +303,8 @@ def small_calibration(tmp_path):
 def test_outputs_are_the_fitted_scenario_a_summary_a_table_and_a_figure(small_calibration):
     folder, scenario, path = small_calibration
     result = calibrate(scenario, path, ["market.imitation=0.5:6"], refits=2)
-    out = result.write(folder / "out" / "calibration", command="womsim calibrate ...")
+    out = write_calibration(result, folder / "out" / "calibration",
+                            command="womsim calibrate ...")
 
     fitted_text = (out / "fitted.toml").read_text()
     extends = tomllib.loads(fitted_text)["extends"]
@@ -326,11 +328,11 @@ def test_outputs_are_the_fitted_scenario_a_summary_a_table_and_a_figure(small_ca
     assert len(table) == 1 + 12
     assert (out / "calibration.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
-    result.write(out)  # an earlier calibration's folder is replaced
+    write_calibration(result, out)  # an earlier calibration's folder is replaced
     (folder / "busy").mkdir()
     write(folder / "busy" / "notes.txt", "mine")
     with pytest.raises(ScenarioError, match="not a calibration folder"):
-        result.write(folder / "busy")
+        write_calibration(result, folder / "busy")
     assert (folder / "busy" / "notes.txt").read_text() == "mine"
 
 

@@ -1,4 +1,4 @@
-"""The customer graph (sim/graph.py): CSR invariants, each generator's distribution against
+"""The customer graph (sim.graph): CSR invariants, each generator's distribution against
 theory, determinism, edge lists, and the networkx bridge."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 import scipy.sparse as sp
 from scipy import stats
 
-from sim.graph.network import (
+from sim.graph import (
     Graph,
     barabasi_albert,
     build_graph,

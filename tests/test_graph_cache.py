@@ -12,11 +12,11 @@ import pytest
 from conftest import make_scenario
 
 import sim.graph.cache as graph_cache
-from sim.run.engine import build_scenario_graph, graph_seed
-from sim.graph.network import Graph, build_graph
+from sim.graph import Graph, build_graph
 from sim.graph.cache import cache_dir, cached_graph, graph_key
-from sim.scenario.schema import NetworkParams
+from sim.run.engine import build_scenario_graph, graph_seed
 from sim.run.replicates import simulate
+from sim.scenario.schema import NetworkParams
 
 WS = NetworkParams(kind="watts_strogatz", n=2_000, mean_degree=6.0, rewire=0.2)
 BA = NetworkParams(kind="barabasi_albert", n=2_000, mean_degree=4.0)

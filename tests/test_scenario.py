@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.scenario import load as scenario_module
-from sim.scenario.schema import Event
-from sim.scenario.load import (
+from sim.scenario import (
     Scenario,
     ScenarioError,
     memory_estimate_bytes,
     parse_assignment,
 )
+from sim.scenario import validate as scenario_module
+from sim.scenario.schema import Event
 
 
 def write(folder: Path, name: str, text: str) -> Path:

@@ -1,4 +1,4 @@
-"""Seeding strategies (sim/seeding.py): each ranks first what it claims on small graphs worked
+"""Seeding strategies (sim.graph.seeding): each ranks first what it claims on small graphs worked
 by hand, agrees with networkx on the quantities it ranks by, is deterministic for a seed, and
 runs end to end from a scenario's seed event."""
 
@@ -10,13 +10,9 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from sim.graph import seeding
-from sim.run.engine import Engine
-from sim.scenario.events import RANKING_SEED_LABEL, rank_by_degree
-from sim.graph.network import Graph, barabasi_albert, complete_graph, watts_strogatz
-from sim.scenario.schema import Event
 from sim.core.rng import derived_seed, replicate_seed
-from sim.scenario.load import Scenario, ScenarioError
+from sim.core.stages import Source
+from sim.graph import Graph, barabasi_albert, complete_graph, watts_strogatz
 from sim.graph.seeding import (
     betweenness,
     communities,
@@ -27,7 +23,11 @@ from sim.graph.seeding import (
     rank_community,
     rank_kcore,
 )
-from sim.core.stages import Source
+from sim.graph.seeding import greedy as seeding
+from sim.run.engine import Engine
+from sim.scenario.events import RANKING_SEED_LABEL, rank_by_degree
+from sim.scenario.load import Scenario, ScenarioError
+from sim.scenario.schema import Event
 
 GRAPH_ONLY = {"kcore": rank_kcore, "betweenness": rank_betweenness,
               "community": rank_community}

@@ -126,9 +126,9 @@ def build_parser(extensions: bool = True) -> argparse.ArgumentParser:
 
     if extensions:
         # The other commands live with what they drive; each module adds its own subcommand.
-        from sim.analysis import calibrate, compare
+        from sim.analysis import compare
         from sim.app import dashboard
-        from sim.app.commands import sensitivity, sweep
+        from sim.app.commands import calibrate, sensitivity, sweep
 
         for module in (sweep, compare, sensitivity, calibrate, dashboard):
             module.register(commands)

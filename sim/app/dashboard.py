@@ -36,7 +36,7 @@ from matplotlib.figure import Figure
 
 from sim.app.cli import format_value
 from sim.core.stages import SOURCE_COLOURS, STATE_COLOURS, STATE_LABELS, Source, State
-from sim.graph.network import Graph
+from sim.graph import Graph
 from sim.mesa.model import WomModel
 from sim.present.figures import NEGATIVE_COLOUR, POSITIVE_COLOUR, circle_flows
 from sim.scenario.load import Scenario

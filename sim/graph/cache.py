@@ -1,8 +1,8 @@
-"""A disk cache of built graphs, shared between processes (issue 3, item 3).
+"""A disk cache of built graphs, shared between processes.
 
 A graph is stored once, as `.npy` files in a folder named by a hash of everything that decides
-its arrays: the generator and its parameters, the graph seed, and the source of `sim/graph.py`
-itself (so a changed generator never serves a stale graph). An edge list's key also holds its
+its arrays: the generator and its parameters, the graph seed, and the source of the modules that
+build graphs (so a changed generator never serves a stale graph). An edge list's key also holds its
 resolved path, size and modification time. Later builds load the arrays memory-mapped
 (copy-on-write), so every process (sweep workers, dask workers, a second `womsim run`) maps the
 same pages of the page cache instead of holding its own copy, and skips the build.
@@ -26,12 +26,17 @@ import shutil
 import tempfile
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.graph import network as graph_module
-from sim.graph.network import Graph, build_graph
-from sim.scenario.schema import NetworkParams
+from sim.graph import csr, edgelist, generators
+from sim.graph import network as build_module
+from sim.graph.csr import Graph
+from sim.graph.network import build_graph
+
+if TYPE_CHECKING:
+    from sim.scenario.schema import NetworkParams
 
 CACHE_ENV = "WOMSIM_CACHE_DIR"  # overrides the cache folder
 DEFAULT_CACHE_DIR = Path("~/.cache/womsim/graphs")
@@ -47,6 +52,7 @@ EDGELIST_MIN_BYTES = 1 << 20
 _FORMAT = 1  # bump when the layout of an entry changes
 _ARRAYS = ("indptr", "indices", "weight", "labels")
 _META = "graph.json"
+_BUILDERS = (csr, generators, edgelist, build_module)  # their source decides a graph's arrays
 
 
 def cache_dir() -> Path:
@@ -56,8 +62,12 @@ def cache_dir() -> Path:
 
 @cache
 def _generator_fingerprint() -> str:
-    """A hash of sim/graph.py's source: any change to the generators changes every key."""
-    return hashlib.sha256(Path(graph_module.__file__).read_bytes()).hexdigest()
+    """A hash of the source of the modules that build graphs: any change to the generators
+    changes every key."""
+    digest = hashlib.sha256()
+    for module in _BUILDERS:
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()
 
 
 def _edgelist_path(network: NetworkParams, base_dir: Path | None) -> Path:

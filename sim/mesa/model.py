@@ -32,7 +32,7 @@ from sim.run.engine import Engine
 from sim.core.metrics import KPI_NAMES
 from sim.scenario.schema import SECTIONS, TopParams, section_keys
 from sim.core.rng import replicate_seed
-from sim.scenario.load import Scenario, ScenarioError, unknown_message
+from sim.scenario import Scenario, ScenarioError, unknown_message
 from sim.core.stages import Source, State
 
 AGENT_VIEW_LIMIT = 50_000

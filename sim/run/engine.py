@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from sim.scenario.events import SeedingSchedule, build_levers
-from sim.graph.network import Graph
+from sim.graph import Graph
 from sim.graph.cache import cached_graph
 from sim.core.kernels import EMOTION_PRIOR, HISTORY_COLUMNS, Net, Params, apply_seeds, step
 from sim.core.metrics import compute_kpis

@@ -13,7 +13,7 @@ import numpy as np
 from tqdm import tqdm
 
 from sim.core.rng import replicate_seed
-from sim.graph.network import Graph
+from sim.graph import Graph
 from sim.run.engine import Engine, build_scenario_graph
 from sim.run.pool import available_cores, worker_pool
 from sim.run.results import SimulationResult

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.graph.network import Graph
 from sim.core.kernels import Levers, choose_random_seeds, choose_ranked_seeds
-from sim.scenario.schema import Event
 from sim.core.rng import derived_seed
-from sim.graph.seeding import STRATEGY_RANKINGS
 from sim.core.state import Customers
+from sim.graph import Graph
+from sim.graph.seeding import STRATEGY_RANKINGS
+from sim.scenario.schema import Event
 
 if TYPE_CHECKING:
     from sim.scenario.load import Scenario

@@ -1,14 +1,15 @@
 """Every parameter a scenario can set: one frozen dataclass per scenario section, with defaults,
 sources and allowed ranges (MODEL.md; DESIGN.md "Conventions").
 
-This module is the schema. `scenario.py` reads files against it; the engine reads the values.
+This module is the schema. `sim.scenario.load` reads files against it; the engine reads the
+values.
 A default's source is in its `doc`: a citation, [assumption] or [tuned] as in MODEL.md.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, Field, dataclass, field, fields
 from typing import Any
 
 
@@ -252,6 +253,14 @@ SECTIONS: dict[str, type] = {
     "sharing": SharingParams,
     "loyalty": LoyaltyParams,
     "economics": EconomicsParams,
+}
+
+
+# Each key's field (its metadata holds the type, range and help text), by where the key lives.
+TOP_FIELDS: dict[str, Field] = {f.name: f for f in fields(TopParams)}
+EVENT_FIELDS: dict[str, Field] = {f.name: f for f in fields(Event)}
+SECTION_FIELDS: dict[str, dict[str, Field]] = {
+    name: {f.name: f for f in fields(cls)} for name, cls in SECTIONS.items()
 }
 
 
