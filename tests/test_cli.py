@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.present import figures as plots
 from sim.app.cli import main
-from sim.core.metrics import KPI_NAMES
+from sim.core.kpis import KPI_NAMES
+from sim.present import figures as plots
 from sim.run.replicates import simulate
 from sim.scenario.load import Scenario
 

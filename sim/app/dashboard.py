@@ -35,12 +35,12 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from numba import njit
 
-from sim.app.cli import format_value
+from sim.core.stages import SOURCE_COLOURS, STATE_COLOURS, STATE_LABELS, Source, State
 from sim.graph.network import Graph
 from sim.mesa.model import WomModel
 from sim.present.figures import NEGATIVE_COLOUR, POSITIVE_COLOUR, circle_flows
+from sim.present.tables import format_value
 from sim.scenario.load import Scenario
-from sim.core.stages import SOURCE_COLOURS, STATE_COLOURS, STATE_LABELS, Source, State
 
 SCENARIO_ENV = "WOMSIM_DASHBOARD_SCENARIO"
 OVERRIDES_ENV = "WOMSIM_DASHBOARD_SET"
