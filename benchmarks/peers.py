@@ -47,11 +47,11 @@ import networkx as nx
 import numpy as np
 from common import RESULTS, load, machine, table, write_json
 
-from sim.run.engine import Engine
-from sim.graph import Graph, barabasi_albert
 from sim.core.rng import replicate_seed
-from sim.scenario.load import Scenario
 from sim.core.stages import Source
+from sim.graph import Graph, barabasi_albert
+from sim.run.engine import Engine
+from sim.scenario.load import Scenario
 
 GRAPH_SEED = 20261125
 

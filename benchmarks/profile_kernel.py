@@ -26,9 +26,9 @@ import numpy as np
 from common import RESULTS, load, machine, table, write_json
 
 from sim.core import kernels
-from sim.run.engine import Engine, graph_seed
-from sim.graph import build_graph
 from sim.core.rng import replicate_seed
+from sim.graph import build_graph
+from sim.run.engine import Engine, graph_seed
 from sim.scenario.load import Scenario
 
 SUBSTEPS = ("choose_seeds", "apply_seeds", "paid_media", "deliver_shares", "paid_and_talk", "fmot",

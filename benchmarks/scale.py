@@ -124,10 +124,10 @@ def measure_import() -> dict:
 
 def measure_size(kind: str, n: int, repeat: int, weeks: int) -> dict:
     """Build, run and cache one graph size (see the module docstring)."""
-    from sim.run.engine import Engine, graph_seed
+    from sim.core.rng import replicate_seed
     from sim.graph import build_graph
     from sim.graph.cache import cached_graph, graph_key
-    from sim.core.rng import replicate_seed
+    from sim.run.engine import Engine, graph_seed
 
     scenario = scenario_for(kind, n, weeks)
     tiny = scenario_for(kind, TINY, TINY_WEEKS)
@@ -176,8 +176,8 @@ def measure_compile() -> dict:
     load_before = load()
 
     def imports():
-        from sim.run.engine import Engine, graph_seed
         from sim.graph import Graph, build_graph
+        from sim.run.engine import Engine, graph_seed
 
         return Engine, graph_seed, Graph, build_graph
 

@@ -1,4 +1,4 @@
-"""Digests of the kernel's results on fixed small scenarios, stored in tests/data/kernel_digests.json.
+"""Digests of the kernel's results on small fixed scenarios (tests/data/kernel_digests.json).
 
 A digest is the SHA-256 of a run's whole weekly history and every customer array, so any change
 to what the kernel computes, however small, changes it. `python tests/kernel_digest.py --write`

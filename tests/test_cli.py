@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from sim.app.cli import main
-from sim.core.metrics import KPI_NAMES
+from sim.core.kpis import KPI_NAMES
 from sim.present import figures as plots
 from sim.present.run_folder import write_run_folder
 from sim.run.replicates import simulate

@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.analysis.compare import BETTER, compare, paired_differences, register
-from sim.core.metrics import KPI_NAMES
+from sim.analysis.compare import compare, paired_differences
+from sim.app.commands.compare import register
+from sim.core.kpis import KPI, KPI_NAMES
 from sim.core.rng import replicate_seed
 from sim.scenario.load import Scenario
 
@@ -41,10 +42,10 @@ def scenario_file(folder: Path, name: str, quality: float) -> Path:
 
 
 def test_every_kpi_has_a_better_direction():
-    assert set(BETTER) == set(KPI_NAMES)
-    assert set(BETTER.values()) <= {-1, 0, 1}
-    assert BETTER["adopted_fraction"] == 1 and BETTER["profit"] == 1
-    assert BETTER["weeks_to_half"] == -1 and BETTER["peak_adoption_week"] == -1
+    assert set(KPI) == set(KPI_NAMES)
+    assert {KPI[kpi].direction for kpi in KPI_NAMES} <= {-1, 0, 1}
+    assert KPI["adopted_fraction"].direction == 1 and KPI["profit"].direction == 1
+    assert KPI["weeks_to_half"].direction == -1 and KPI["peak_adoption_week"].direction == -1
 
 
 def test_paired_differences_worked_by_hand():
@@ -86,7 +87,7 @@ def test_a_scenario_compared_with_itself_differs_by_exactly_zero(tmp_path):
         if math.isnan(row["mean"]):  # undefined in every replicate (e.g. no shares)
             continue
         assert (row["mean"], row["p05"], row["p95"]) == (0.0, 0.0, 0.0)
-        assert row["prob_better"] == 0.0 if BETTER[kpi] else math.isnan(row["prob_better"])
+        assert row["prob_better"] == 0.0 if KPI[kpi].direction else math.isnan(row["prob_better"])
 
 
 def test_higher_quality_raises_adoption_with_an_interval_above_zero(tmp_path):

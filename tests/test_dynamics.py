@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 from conftest import make_scenario, run_engine
 
-from sim.run.engine import Engine, build_scenario_graph
 from sim.core.rng import replicate_seed
 from sim.core.stages import ADOPTED_COLUMNS, Source, State
+from sim.run.engine import Engine, build_scenario_graph
 
 ADOPTED = list(ADOPTED_COLUMNS)
 STATES = ["unaware", "zmot", "smot", "loyal", "rejected", "churned"]
@@ -493,7 +493,9 @@ def test_buy_probability_without_sources_is_the_brand_logit():
     for everyone, and a buyer's E is B exactly (n = 0)."""
     conversion, owned, promise = 0.3, 0.8, 0.6
     scenario = market({"journey.sources": 0, "journey.conversion": conversion,
-                       "media.owned_quality": owned, "media.promise": promise})
+                       "media.owned_quality": owned, "media.promise": promise,
+                       "journey.promise_weight": 1.0,
+                       "media.credibility_loss": 0.0})  # credibility stays 1
     frame = history(scenario)
     decisions = int(frame.fmot_buy.sum() + frame.fmot_reject.sum())
     pi = float(logistic(logit(conversion) + 0.5 * (2 * owned - 1) + 1.0 * (2 * promise - 1)))
@@ -686,9 +688,10 @@ def test_nps_follows_its_formula():
     c = engine.customers
     judged = c.experiences > 0
     assert judged.sum() > 100
-    likelihood = 5 * (c.valence[judged].astype(np.float64) + 1)  # 0-10
-    promoters = np.count_nonzero(likelihood >= 9)  # v >= 0.8
-    detractors = np.count_nonzero(likelihood <= 6)  # v <= 0.2
+    v = c.valence[judged].astype(np.float64)
+    likelihood = np.where(v >= 0, 7 + 3 * v, 7 + 7 * v)  # 0-10, a neutral experience is 7
+    promoters = np.count_nonzero(likelihood >= 9 - 1e-12)  # v >= 2/3
+    detractors = np.count_nonzero(likelihood <= 6 + 1e-12)  # v <= -1/7
     assert promoters > 0 and detractors > 0
     expected = 100 * (promoters - detractors) / judged.sum()
     assert engine.kpis()["nps"] == pytest.approx(expected, abs=1e-9)

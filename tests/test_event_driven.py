@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from conftest import make_scenario
 
-from sim.run.engine import Engine
 from sim.core.rng import replicate_seed
-from sim.scenario.load import Scenario
 from sim.core.stages import State
 from sim.core.state import TALK_SCALE
+from sim.run.engine import Engine
+from sim.scenario.load import Scenario
 
 SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.toml"))
 LISTENING = (State.UNAWARE, State.ZMOT, State.REJECTED)

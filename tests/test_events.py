@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 from conftest import make_scenario, run_engine
 
-from sim.run.engine import Engine, build_scenario_graph
 from sim.core.rng import replicate_seed
 from sim.core.stages import Source, State
+from sim.run.engine import Engine, build_scenario_graph
 
 QUALITY, QUALITY_SD, PROMISE = 0.8, 0.1, 0.85  # MODEL.md 4.4-4.5 defaults, set explicitly
 

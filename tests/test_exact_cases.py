@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from conftest import make_scenario, run_engine
 
-from sim.run.engine import Engine, build_scenario_graph
 from sim.core.rng import replicate_seed
+from sim.run.engine import Engine, build_scenario_graph
 
 P, Q = 0.03, 0.38  # MODEL.md defaults (Sultan, Farley & Lehmann 1990)
 DT = 1.0 / 52.0

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from conftest import make_scenario, run_engine
 
+from sim.core.stages import ADOPTED_COLUMNS
 from sim.run.engine import build_scenario_graph
 from sim.run.replicates import simulate
 from sim.scenario.load import Scenario
-from sim.core.stages import ADOPTED_COLUMNS
 
 STATES = ["unaware", "zmot", "smot", "loyal", "rejected", "churned"]
 STIMULI = ["stimulus_paid", "stimulus_talk", "stimulus_share"]

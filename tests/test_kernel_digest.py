@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from kernel_digest import DIGEST_FILE, SCENARIO_DIR, run_digest
 
 RECORDED = json.loads(DIGEST_FILE.read_text())

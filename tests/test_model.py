@@ -15,11 +15,11 @@ from conftest import make_scenario
 import sim.mesa.model
 from sim.core.kernels import HISTORY_COLUMNS
 from sim.core.metrics import KPI_NAMES
-from sim.mesa.model import STATE_REPORTERS, Customer, WomModel
 from sim.core.rng import replicate_seed
+from sim.core.stages import Source, State
+from sim.mesa.model import STATE_REPORTERS, Customer, WomModel
 from sim.run.replicates import run_once, simulate
 from sim.scenario.load import ScenarioError
-from sim.core.stages import Source, State
 
 
 def small(events: list | None = None, **settings) -> object:

@@ -15,27 +15,21 @@ import pandas as pd
 import pytest
 
 from sim import __version__
+from sim.analysis.compare import Comparison, compare
+from sim.core.kpis import CARD_KPIS, KPI, KPI_NAMES, KPIS
 from sim.present import figures as plots
-from sim.app.cli import PERCENT_KPIS
-from sim.analysis.compare import BETTER, Comparison, compare
-from sim.core.metrics import KPI_NAMES
-from sim.scenario.schema import Event
-from sim.present.report import (
-    COMPARISON_SECTIONS,
-    HEADLINE_KPIS,
-    KPI_TEXT,
-    REPORT_NAME,
-    RUN_SECTIONS,
+from sim.present.report import REPORT_NAME, RUN_SECTIONS, write_run_report
+from sim.present.report_comparison import COMPARISON_SECTIONS, write_comparison_report
+from sim.present.report_text import (
     describe_event,
     format_difference,
     format_interval,
     format_value,
     setting_changes,
     verdict,
-    write_comparison_report,
-    write_run_report,
 )
 from sim.scenario.load import Scenario
+from sim.scenario.schema import Event
 
 CHROMIUM = Path("/usr/bin/chromium")
 PNG_URI = "data:image/png;base64,"
@@ -55,7 +49,7 @@ MINUS = "\u2212"
 )
 def test_verdict_says_no_detectable_difference_when_the_interval_includes_zero(kpi, p05, p95):
     text = verdict(kpi, (p05 + p95) / 2, p05, p95, 0.8)
-    assert text.startswith(f"No detectable difference in {KPI_TEXT[kpi].label}")
+    assert text.startswith(f"No detectable difference in {KPI[kpi].label}")
     for claim in ("Better", "Worse", "higher", "lower", "more", "fewer", "better in"):
         assert claim not in text
 
@@ -68,7 +62,7 @@ def test_verdict_names_a_higher_kpi_that_is_better_with_its_interval():
 
 
 def test_verdict_names_a_lower_kpi_as_better_when_lower_is_better():
-    assert BETTER["cost"] == -1 and BETTER["weeks_to_half"] == -1
+    assert KPI["cost"].direction == -1 and KPI["weeks_to_half"].direction == -1
     text = verdict("cost", -12_300.0, -15_000.0, -9_000.0, 1.0)
     assert text == (f"Better: lower cost: {MINUS}12,300 (90% interval {MINUS}15,000 to "
                     f"{MINUS}9,000), better in 100% of paired runs.")
@@ -84,7 +78,7 @@ def test_verdict_says_worse_when_the_interval_lies_on_the_worse_side():
 
 
 def test_verdict_of_a_kpi_with_no_direction_names_the_change_without_judging_it():
-    assert BETTER["adopters_share"] == 0
+    assert KPI["adopters_share"].direction == 0
     text = verdict("adopters_share", 674.0, 504.0, 874.0, math.nan)
     assert text == "More adopters brought by shares: +674 (90% interval +504 to +874)."
 
@@ -97,9 +91,22 @@ def test_verdict_of_an_undefined_difference_makes_no_claim():
 # --- numbers for people -------------------------------------------------------------------------
 
 
-def test_every_kpi_has_words_and_fractions_are_the_clis_percent_kpis():
-    assert set(KPI_TEXT) == set(KPI_NAMES)
-    assert {kpi for kpi, text in KPI_TEXT.items() if text.unit == "percent"} == PERCENT_KPIS
+def test_every_kpi_has_words_and_the_fractions_read_in_percent():
+    assert all(kpi.label and kpi.short and kpi.meaning for kpi in KPIS)
+    assert {kpi.name for kpi in KPIS if kpi.unit == "percent"} == {
+        "adopted_fraction", "wom_share", "annual_retention", "roi"}
+
+
+def test_every_kpi_formula_reference_names_a_section_of_the_docs():
+    root = Path(__file__).parent.parent
+    for kpi in KPIS:
+        for reference in kpi.formula.split("; "):
+            path, _, section = reference.partition(" section ")
+            path, _, heading = path.partition(", ")
+            headings = [line for line in (root / path).read_text().splitlines()
+                        if line.startswith("## ")]
+            wanted = f"## {section}." if section else f"## {heading}"
+            assert any(line.startswith(wanted) for line in headings), (kpi.name, reference)
 
 
 def test_values_differences_and_intervals_read_as_people_write_them():
@@ -338,7 +345,7 @@ def test_run_report_has_every_section_headline_kpi_and_embedded_figure(compariso
     assert_self_contained(page, html, images=6)
     # The headline: each KPI's mean and 5-95% interval over the runs, as written for people.
     cards = page.kpi_rows
-    for kpi in HEADLINE_KPIS:
+    for kpi in CARD_KPIS:
         stats = result.summary[kpi]
         text = " ".join(cards[kpi])
         assert format_value(kpi, stats["mean"]) in text
@@ -364,7 +371,7 @@ def test_comparison_report_has_every_section_and_a_verdict_per_kpi(comparison,
     # Three comparison figures, and the six run figures of each scenario.
     assert_self_contained(page, html, images=3 + 6 * len(comparison.results))
     rows = page.kpi_rows
-    for kpi in HEADLINE_KPIS:
+    for kpi in CARD_KPIS:
         for result in comparison.results.values():
             assert format_value(kpi, result.summary[kpi]["mean"]) in rows[kpi]
     differences = comparison.differences.set_index("kpi")

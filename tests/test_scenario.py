@@ -53,7 +53,7 @@ def assert_one_line(error: ScenarioError, file: Path | None, key: str, line: int
 
 
 def test_defaults_are_model_md_numbers():
-    # Numbers as written in MODEL.md sections 2-5.
+    # Numbers as written in docs/model.md sections 2-5.
     s = Scenario.default()
     assert s.market.innovation == 0.03
     assert s.market.imitation == 0.38
@@ -64,7 +64,13 @@ def test_defaults_are_model_md_numbers():
     assert s.loyalty.repurchase_weeks == 13
     assert s.journey.smot_weeks == 2
     assert s.journey.zmot_weeks == 2
-    assert s.journey.conversion == 0.4
+    assert s.journey.conversion == 0.3
+    assert s.journey.promise_weight == 2.0
+    assert s.journey.repeat_promise_weight == 0.3
+    assert (s.media.tolerance, s.media.credibility_gap) == (0.1, 0.3)
+    assert (s.media.credibility_loss, s.media.credibility_gain) == (0.25, 0.01)
+    assert (s.loyalty.memory_worse, s.loyalty.memory_better) == (0.5, 0.2)
+    assert (s.sharing.standardise, s.sharing.prior_experiences) == ("experiences", 100.0)
     assert s.product.loss_aversion == 2.25
     assert s.sharing.reach == 1.0
     assert s.sharing.negative_recruit == 0.5

@@ -34,11 +34,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
-from sim.app.cli import format_value
 from sim.core.stages import SOURCE_COLOURS, STATE_COLOURS, STATE_LABELS, Source, State
 from sim.graph import Graph
 from sim.mesa.model import WomModel
 from sim.present.figures import NEGATIVE_COLOUR, POSITIVE_COLOUR, circle_flows
+from sim.present.tables import format_value
 from sim.scenario.load import Scenario
 
 SCENARIO_ENV = "WOMSIM_DASHBOARD_SCENARIO"

@@ -1,4 +1,7 @@
-"""Per-run KPIs (MODEL.md section 7), computed from a run's weekly history and final arrays."""
+"""Per-run KPIs (MODEL.md section 7), computed from a run's weekly history and final arrays.
+
+What each KPI is (unit, direction, wording) is in `sim.core.kpis`; this module computes them.
+"""
 
 from __future__ import annotations
 
@@ -7,39 +10,11 @@ import math
 import numpy as np
 
 from sim.core.kernels import DETRACTOR_VALENCE, PROMOTER_VALENCE, Column
+from sim.core.kpis import KPI_NAMES
 from sim.core.stages import ACQUISITION_SOURCES, Source
 from sim.core.state import Customers
 
 PEAK_SMOOTHING_WEEKS = 9  # centred moving average before finding the peak (MODEL.md section 7)
-
-# KPI names, in the order tables show them; `describe` says what each one is.
-KPI_DESCRIPTIONS: dict[str, str] = {
-    "adopted_fraction": "customers who ever bought or were seeded, over N",
-    "wom_share": "fraction of adopters acquired through talk or shares",
-    "adopters_paid": "adopters whose first purchase came from paid media",
-    "adopters_talk": "adopters whose first purchase came from talk",
-    "adopters_share": "adopters whose first purchase came from a share",
-    "adopters_seed": "seeded customers",
-    "peak_adoption_week": "week of most first purchases (9-week centred moving average)",
-    "weeks_to_half": "weeks until half of the final adopters had adopted",
-    "positive_negative_ratio": "positive over negative shares",
-    "nps": "net promoter score over customers with an experience (-100..100)",
-    "annual_retention": "share of customers kept over a year, from returns retained",
-    "viral_coefficient": "first purchases sourced by a share per customer who shared",
-    "revenue": "margin x paid purchases",
-    "cost": "paid spend + seeding + referral rewards + quality cost",
-    "profit": "revenue - cost",
-    "discounted_profit": "profit discounted at economics.discount_rate per year",
-    "roi": "profit / cost",
-    "cac": "acquisition cost (paid spend, seeding, referral rewards) per adopter",
-    "cac_paid": "paid spend per adopter brought by paid media",
-    "cac_talk": "acquisition cost per adopter brought by talk (organic: 0)",
-    "cac_share": "referral rewards per adopter brought by a share",
-    "cac_seed": "seeding cost per seeded customer",
-    "clv": "expected discounted margin of a new customer: first purchase and returns every "
-           "repurchase_weeks, each kept at the observed retention",
-}
-KPI_NAMES: tuple[str, ...] = tuple(KPI_DESCRIPTIONS)
 
 
 def centred_moving_average(values: np.ndarray, width: int) -> np.ndarray:

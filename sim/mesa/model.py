@@ -28,12 +28,12 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim.run.engine import Engine
 from sim.core.metrics import KPI_NAMES
-from sim.scenario.schema import SECTIONS, TopParams, section_keys
 from sim.core.rng import replicate_seed
-from sim.scenario import Scenario, ScenarioError, unknown_message
 from sim.core.stages import Source, State
+from sim.run.engine import Engine
+from sim.scenario import Scenario, ScenarioError, unknown_message
+from sim.scenario.schema import SECTIONS, TopParams, section_keys
 
 AGENT_VIEW_LIMIT = 50_000
 """Graphs of at most this many customers get a `Customer` view of everyone in `model.agents` when

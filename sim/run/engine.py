@@ -11,14 +11,14 @@ import math
 import numpy as np
 import pandas as pd
 
-from sim.scenario.events import SeedingSchedule, build_levers
-from sim.graph import Graph
-from sim.graph.cache import cached_graph
 from sim.core.kernels import EMOTION_PRIOR, HISTORY_COLUMNS, Net, Params, apply_seeds, step
 from sim.core.metrics import compute_kpis
-from sim.run.results import history_table
 from sim.core.rng import derived_seed
 from sim.core.state import Customers, Market, new_customers, new_market
+from sim.graph import Graph
+from sim.graph.cache import cached_graph
+from sim.run.results import history_table
+from sim.scenario.events import SeedingSchedule, build_levers
 
 GRAPH_SEED_LABEL = 1  # the graph seed is derived from the scenario seed under this label
 

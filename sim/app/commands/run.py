@@ -1,0 +1,75 @@
+"""`womsim run`, `womsim validate` and `womsim kpis`: the commands on one scenario, which import
+nothing from the analysis layer (so `womsim run` starts quickly)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from sim.app.commands import WORKERS_HELP, add_options, command_line
+from sim.present.tables import kpi_list, kpi_table
+from sim.scenario.load import Scenario
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """`womsim run`: run the replications, print the headline KPIs, write the run folder."""
+    from sim.present.run_folder import write_run_folder
+    from sim.run.replicates import simulate
+
+    scenario = Scenario.load(args.scenario, args.set or None)
+    out = Path(args.out) if args.out else Path("out") / scenario.name
+    started = time.perf_counter()
+    result = simulate(scenario, replications=args.reps, seed=args.seed, weeks=args.weeks,
+                      workers=args.workers, progress=True)
+    elapsed = time.perf_counter() - started
+    write_run_folder(result, out, command=command_line())
+    print(f"{scenario.name}: {len(result.seeds)} runs x {result.scenario.weeks} weeks, "
+          f"{result.n:,} customers, in {elapsed:.1f} s")
+    print(kpi_table(result.summary))
+    print(f"\nwrote {out}/ (report.html, summary.json, runs.parquet, timeseries.parquet, "
+          f"scenario.toml, figures/)")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """`womsim validate`: load each scenario file (raising on the first error) and say what it
+    is, or print it resolved with `--show`."""
+    for path in args.scenarios:
+        scenario = Scenario.load(path, args.set or None)
+        if args.show:
+            print(scenario.to_toml(header=f"resolved from {path}"))
+        else:
+            print(f"{path}: ok ({scenario.name}: {scenario.network.kind}, "
+                  f"{scenario.weeks} weeks, {len(scenario.events)} events)")
+    return 0
+
+
+def cmd_kpis(_args: argparse.Namespace) -> int:
+    """`womsim kpis`: every KPI a run reports, with what it is."""
+    print(kpi_list())
+    return 0
+
+
+def register(commands: Any) -> None:
+    """Add `womsim run`, `womsim validate` and `womsim kpis` to the CLI's subcommands."""
+    run = commands.add_parser("run", help="run a scenario's replications and write a run folder")
+    run.add_argument("scenario", help="scenario file (TOML)")
+    add_options(run, {"reps": "replications (default: the scenario's)",
+                      "seed": "scenario seed (default: the scenario's)",
+                      "weeks": "horizon in weeks (default: the scenario's)"})
+    run.add_argument("--set", action="append", metavar="KEY=VALUE",
+                     help="override a scenario key, e.g. --set sharing.base=0.3 (repeatable)")
+    add_options(run, {"out": "output folder (default: out/<scenario name>/)",
+                      "workers": WORKERS_HELP})
+    run.set_defaults(func=cmd_run)
+
+    validate = commands.add_parser("validate", help="check scenario files")
+    validate.add_argument("scenarios", nargs="+")
+    validate.add_argument("--set", action="append", metavar="KEY=VALUE")
+    validate.add_argument("--show", action="store_true", help="print the resolved scenario")
+    validate.set_defaults(func=cmd_validate)
+
+    kpis = commands.add_parser("kpis", help="list the KPIs a run reports")
+    kpis.set_defaults(func=cmd_kpis)

@@ -1,0 +1,124 @@
+"""Figures of a paired comparison: KPIs by scenario, adoption over time by scenario, and the panels
+of the differences figure; one colour per scenario, in order, from the project's palette."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from sim.core.kpis import KPI, PANEL_KPIS
+from sim.core.stages import ADOPTED_COLUMNS, SOURCE_COLOURS, STATE_COLOURS, Source, State
+from sim.present import figures as plots
+
+if TYPE_CHECKING:
+    from sim.analysis.compare import Comparison
+
+SCENARIO_COLOURS = (SOURCE_COLOURS[Source.PAID], STATE_COLOURS[State.REJECTED],
+                    STATE_COLOURS[State.LOYAL], STATE_COLOURS[State.ZMOT],
+                    SOURCE_COLOURS[Source.TALK], STATE_COLOURS[State.SMOT],
+                    STATE_COLOURS[State.CHURNED])
+"""One colour per scenario, in order (from sim.core.stages' palette)."""
+
+# The unit a difference of each kind of KPI is counted in, for panel titles.
+_DIFFERENCE_UNITS = {"percent": "points", "score": "points", "week": "weeks", "weeks": "weeks"}
+
+
+def _colour(index: int) -> str:
+    return SCENARIO_COLOURS[index % len(SCENARIO_COLOURS)]
+
+
+def _scale(kpi: str) -> float:
+    """What a KPI's values are multiplied by on an axis: 100 for fractions (percent)."""
+    return 100.0 if KPI[kpi].unit == "percent" else 1.0
+
+
+def plot_kpis(comparison: Comparison, path: str | Path,
+              kpis: Sequence[str] = PANEL_KPIS) -> Path:
+    """One panel per KPI: each scenario's mean (dot) and 5-95% interval over replicates (bar)."""
+    names = comparison.names
+    stats = comparison.summary.set_index(["scenario", "kpi"])
+    with plots.figure() as fig:
+        columns = 3
+        axes = fig.subplots(-(-len(kpis) // columns), columns, squeeze=False).ravel()
+        for ax, kpi in zip(axes, kpis, strict=False):
+            scale = _scale(kpi)
+            for index, name in enumerate(names):
+                row = stats.loc[(name, kpi)]
+                y = len(names) - 1 - index  # the reference on top
+                ax.plot([row["p05"] * scale, row["p95"] * scale], [y, y], color=_colour(index),
+                        lw=3, alpha=0.5, solid_capstyle="round")
+                ax.plot(row["mean"] * scale, y, "o", color=_colour(index), ms=8)
+            ax.set_yticks(range(len(names)), list(reversed(names)))
+            ax.set_title(kpi + (" (%)" if scale == 100.0 else ""), loc="left")
+            ax.set_ylim(-0.6, len(names) - 0.4)
+            ax.grid(axis="y", visible=False)
+            ax.xaxis.set_major_locator(MaxNLocator(4))
+            ax.xaxis.set_major_formatter(FuncFormatter(_tick))
+        for ax in axes[len(kpis):]:
+            ax.set_visible(False)
+        fig.suptitle(f"KPIs by scenario: mean and 5–95% interval over "
+                     f"{comparison.replications} replicates (same seeds)", x=0.01, ha="left")
+        return _save(fig, path)
+
+
+def _tick(value: float, _position: int) -> str:
+    """An axis number: thousands separated, small numbers as short as they can be."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:g}"
+
+
+def plot_adoption(comparison: Comparison, path: str | Path) -> Path:
+    """Customers who ever bought, in percent, by week: each scenario's median and 5-95% band."""
+    first_result = next(iter(comparison.results.values()))
+    with plots.figure() as fig:
+        ax = fig.subplots()
+        for index, (name, result) in enumerate(comparison.results.items()):
+            table = plots.cumulative_by_replicate(result.timeseries, ADOPTED_COLUMNS)
+            table["adopted"] = table[list(ADOPTED_COLUMNS)].sum(axis=1)
+            plots.draw_band(ax, plots.band_by_week(table, "adopted"), _colour(index), name,
+                            scale=100.0 / result.n)
+        weeks = first_result.timeseries["week"]
+        ax.set_xlim(weeks.min(), weeks.max())
+        ax.set_xlabel("Week")
+        ax.set_ylabel("Customers who ever bought (%)")
+        ax.set_ylim(bottom=0)
+        ax.legend(loc="upper left")
+        ax.set_title(plots.runs_phrase(first_result.timeseries) + ", same seeds in every scenario",
+                     loc="left")
+        fig.suptitle("Adoption over time by scenario", x=0.01, ha="left")
+        return _save(fig, path)
+
+
+def difference_panels(kpis: Sequence[str] = PANEL_KPIS) -> list[plots.DifferencePanel]:
+    """The panels of the differences figure (`plots.plot_kpi_differences`): each KPI's title
+    with the unit its differences are counted in, its scale and its better direction."""
+    panels = []
+    for kpi in kpis:
+        row = KPI[kpi]
+        unit = _DIFFERENCE_UNITS.get(row.unit)
+        title = row.short + (f" ({unit})" if unit else "")
+        panels.append(plots.DifferencePanel(kpi, title, _scale(kpi), row.direction))
+    return panels
+
+
+def plot_differences(comparison: Comparison, path: str | Path) -> Path:
+    """Each scenario minus the reference, KPI by KPI (`difference_panels`): mean paired
+    difference and its 5-95% interval, coloured by whether it is better."""
+    return plots.plot_kpi_differences(comparison.differences, path, comparison.names[0],
+                                      difference_panels())
+
+
+def plot_profit(comparison: Comparison, path: str | Path) -> Path:
+    """Cumulative profit by week, each scenario's median and 5-95% band."""
+    return plots.plot_profit_by_scenario(
+        {name: result.timeseries for name, result in comparison.results.items()}, path,
+        SCENARIO_COLOURS)
+
+
+def _save(fig: Any, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png", dpi=plots.DPI)
+    return path

@@ -1,0 +1,206 @@
+"""Numbers and settings in words, as the strategist's report writes them.
+
+KPI values, differences and intervals in each KPI's unit (from `sim.core.kpis`) with a Unicode
+minus ("48.7%", "+4.1 points", "week 94.0", "\u221212,300"); a one-line `verdict` on a paired
+difference that claims no more than its interval supports; what-if events and changed scenario
+settings in plain words.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import fields
+from typing import Any
+
+from sim.core.kpis import KPI
+from sim.present.figures import difference_tone
+from sim.scenario.load import Scenario
+from sim.scenario.schema import SECTIONS, Event, TopParams
+
+_MINUS = "\u2212"
+
+
+# --- numbers for people -------------------------------------------------------------------------
+
+
+def _signed(text: str, value: float, plus: bool) -> str:
+    """`text`, the formatted magnitude of `value`, with a Unicode minus when negative (and a
+    plus when positive, if `plus`); no sign when it shows as zero."""
+    if not any(c in "123456789" for c in text):
+        return text
+    return _MINUS + text if value < 0 else ("+" + text if plus else text)
+
+
+def amount(value: float) -> str:
+    """An amount without sign: 1,250,000, 48,213, 12.50, 0."""
+    size = abs(value)
+    if size >= 100 or size == 0:
+        return f"{size:,.0f}"
+    return f"{size:,.2f}"
+
+
+def _number(kpi: str, value: float) -> str:
+    """The magnitude of `value` in `kpi`'s unit, bare: no sign, no unit (fractions in percent)."""
+    unit = KPI[kpi].unit
+    size = abs(value)
+    if unit == "percent":
+        return f"{100 * size:.1f}"
+    if unit == "money":
+        return amount(size)
+    if unit == "customers":
+        return f"{size:,.0f}"
+    if unit in ("week", "weeks", "score"):
+        return f"{size:.1f}"
+    return f"{size:.2f}"
+
+
+def _affixes(kpi: str, difference: bool) -> tuple[str, str]:
+    """What goes before and after a number of `kpi`: ('week ', ''), ('', '%'), ('', ' points')."""
+    unit = KPI[kpi].unit
+    if unit == "week" and not difference:
+        return "week ", ""
+    if unit in ("week", "weeks"):
+        return "", " weeks"
+    if unit == "percent":
+        return "", " points" if difference else "%"
+    if unit == "score" and difference:
+        return "", " points"
+    return "", ""
+
+
+def _bare(kpi: str, value: float, difference: bool) -> str:
+    """A number of `kpi` without affixes, signed (+ too, for differences); n/a if undefined."""
+    if not math.isfinite(value):
+        return "n/a"
+    return _signed(_number(kpi, value), value, plus=difference)
+
+
+def format_value(kpi: str, value: float) -> str:
+    """A KPI's value as a person reads it: 48.7%, 1,250,000, week 94.0, −20.3; n/a if
+    undefined."""
+    if not math.isfinite(value):
+        return "n/a"
+    before, after = _affixes(kpi, difference=False)
+    return f"{before}{_bare(kpi, value, False)}{after}"
+
+
+def format_difference(kpi: str, value: float) -> str:
+    """A difference in `kpi` with its sign: +4.1 points (fractions), −12,300, +3.0 weeks; n/a if
+    undefined. A difference that shows as zero has no sign."""
+    if not math.isfinite(value):
+        return "n/a"
+    before, after = _affixes(kpi, difference=True)
+    return f"{before}{_bare(kpi, value, True)}{after}"
+
+
+def format_interval(kpi: str, low: float, high: float, difference: bool = False) -> str:
+    """An interval in `kpi`'s unit: '83.1% to 88.0%', '+2.0 to +6.3' (differences: the unit is
+    left to the number it follows), 'weeks 86.3 to 110.6'."""
+    if difference:
+        return f"{_bare(kpi, low, True)} to {_bare(kpi, high, True)}"
+    before, after = _affixes(kpi, difference=False)
+    if after == "%":
+        return f"{format_value(kpi, low)} to {format_value(kpi, high)}"
+    before = "weeks " if before == "week " else before
+    return f"{before}{_bare(kpi, low, False)} to {_bare(kpi, high, False)}{after}"
+
+
+def capital(text: str) -> str:
+    """`text` with its first letter in upper case."""
+    return text[:1].upper() + text[1:]
+
+
+def kpi_label(kpi: str) -> str:
+    """A KPI's label as the start of a line: 'Word-of-mouth share of adopters'."""
+    return capital(KPI[kpi].label)
+
+
+def verdict(kpi: str, mean: float, p05: float, p95: float, prob_better: float) -> str:
+    """One line on a paired difference that claims no more than its interval supports.
+
+    "No detectable difference in <kpi>" when the 5-95% interval [p05, p95] includes 0; otherwise
+    the direction ("higher adoption: +4.1 points (90% interval +2.0 to +6.3)"), led by "Better"
+    or "Worse" by the KPI's direction (`sim.core.kpis`) for KPIs that have one. `prob_better`
+    (the fraction of replicates in which the scenario was better) is added where a direction is
+    claimed.
+    """
+    text = KPI[kpi]
+    if not all(math.isfinite(v) for v in (mean, p05, p95)):
+        return f"No comparison: {text.label} is not defined in these runs."
+    interval = f"90% interval {format_interval(kpi, p05, p95, difference=True)}"
+    tone = difference_tone(p05, p95, text.direction)
+    if tone == "none":
+        return (f"No detectable difference in {text.label}: "
+                f"{format_difference(kpi, mean)} ({interval}).")
+    change = (f"{text.up if p05 > 0.0 else text.down} {text.label}: "
+              f"{format_difference(kpi, mean)} ({interval})")
+    if tone == "neutral":
+        return capital(change) + "."
+    share = (f", better in {prob_better:.0%} of paired runs"
+             if math.isfinite(prob_better) else "")
+    return f"{capital(tone)}: {change}{share}."
+
+
+# --- the scenario in words ----------------------------------------------------------------------
+
+
+def _weeks(start: int | None, end: int | None) -> str:
+    """A window [start, end) as people say it: 'weeks 10-19'."""
+    if start is None or end is None:
+        return "the whole run"
+    return f"week {start}" if end - start == 1 else f"weeks {start}–{end - 1}"
+
+
+def describe_event(event: Event) -> str:
+    """One what-if event in words: 'delivered quality 0.4 over weeks 10–19'."""
+    window = _weeks(event.start, event.end)
+    if event.kind == "campaign":
+        return f"extra paid spend of {amount(event.spend or 0.0)} a week over {window}"
+    if event.kind == "quality":
+        spread = f" (spread {event.sd:g})" if event.sd is not None else ""
+        return f"delivered quality {event.value:g}{spread} over {window}"
+    if event.kind == "promise":
+        return f"brand promise {event.value:g} over {window}"
+    if event.kind == "owned":
+        return f"owned-media quality {event.value:g} over {window}"
+    if event.kind == "seed":
+        if event.nodes:
+            return f"{len(event.nodes)} chosen customers given the product at week {event.week}"
+        return (f"{event.count} customers given the product at week {event.week}, chosen by "
+                f"{event.strategy or 'random'}")
+    parts = ([f"share logit {event.boost:+g}"] if event.boost else []) + (
+        [f"reward {event.reward:g} per referred purchase"] if event.reward else [])
+    return f"referral programme over {window}" + (f": {', '.join(parts)}" if parts else "")
+
+
+def _setting_doc(key: str) -> str:
+    """What a dotted scenario key is, from the schema (its doc, sources included)."""
+    if key == "events":
+        return "what-if events"
+    section, _, name = key.rpartition(".")
+    schema = SECTIONS[section] if section else TopParams
+    return next(f.metadata["doc"] for f in fields(schema) if f.name == name)
+
+
+def _setting_value(key: str, value: Any) -> str:
+    if key == "events":
+        return "; ".join(describe_event(e) for e in value) or "none"
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.6g}"
+    if isinstance(value, tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def setting_changes(scenario: Scenario, other: Scenario) -> list[dict[str, str]]:
+    """The settings in which `scenario` differs from `other`: key, what it is, the value here
+    and there. Name, description and replications are left out: they change no result (as in
+    `Scenario.stable_hash`), and a run's replications are often set on the command line."""
+    return [{"key": key, "doc": _setting_doc(key), "value": _setting_value(key, mine),
+             "other": _setting_value(key, theirs)}
+            for key, (mine, theirs) in scenario.differences(other).items()
+            if key not in ("name", "description", "replications")]
