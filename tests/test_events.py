@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from conftest import make_scenario, run_engine
 
+from sim.core.kernels import HISTORY_COLUMNS
 from sim.core.rng import replicate_seed
 from sim.core.stages import Source, State
 from sim.run.engine import Engine, build_scenario_graph
@@ -411,7 +412,8 @@ def test_degree_seeding_seeds_the_highest_degree_customers_at_the_event_week():
     assert (c.state[np.setdiff1d(np.arange(engine.n), seeded)] == State.UNAWARE).all()
 
     frame = engine.history_frame()
-    quiet = frame.iloc[:week].drop(columns=["week", "credibility"])  # credibility stays 1
+    # credibility stays 1; the weekly outcomes are undefined without experiences
+    quiet = frame.iloc[:week][list(HISTORY_COLUMNS)].drop(columns="credibility")
     assert (quiet.to_numpy() == np.where(np.isin(quiet.columns, ["unaware"]), engine.n, 0)).all()
     row = the_week_of(frame, week)
     assert row.stimulus_seed == count and row.adopted_seed == count

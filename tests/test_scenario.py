@@ -311,7 +311,8 @@ def test_missing_required_event_key_points_at_the_event(tmp_path):
      "must be one of 'campaign', 'quality', 'promise', 'owned', 'seed', 'referral', got "
      "'campain'; did you mean 'campaign'?"),
     ('kind = "campaign"\nstart = 0\nend = 3\nspend = 1.0\nweek = 2', "events[0].week",
-     "key 'week' is not allowed in a campaign event (allowed: end, spend, start)"),
+     "key 'week' is not allowed in a campaign event (allowed: brand_heaviness, end, spend, "
+     "start)"),
     ('kind = "campaign"\nstart = 0\nend = 3\nspnd = 1.0', "events[0].spnd",
      "unknown key 'spnd'; did you mean 'spend'?"),
     ('kind = "seed"\nweek = 0', "events[0]", "a seed event needs 'count' or 'nodes'"),

@@ -21,7 +21,16 @@ from numba import njit
 
 from sim.core.rng import customer_key, draw, geometric, normal, step_key, uniform, uniform_pair
 from sim.core.stages import Purpose, Source, State
-from sim.core.state import PERFORMANCE_SCALE, TALK_SCALE, Brand, Emotion, Outbox, Total, WorkList
+from sim.core.state import (
+    PERFORMANCE_SCALE,
+    TALK_SCALE,
+    Brand,
+    Emotion,
+    Message,
+    Outbox,
+    Total,
+    WorkList,
+)
 
 UNAWARE = int(State.UNAWARE)
 ZMOT = int(State.ZMOT)
@@ -49,6 +58,7 @@ SHARE_DRAW = int(Purpose.SHARE)
 REPURCHASE = int(Purpose.REPURCHASE)
 RETENTION = int(Purpose.RETENTION)
 TALK_RECRUITER = int(Purpose.TALK_RECRUITER)
+PASS_ON = int(Purpose.PASS_ON)
 SEEDING = int(Purpose.SEEDING)
 
 WEEK = 1.0 / 52.0  # one step, in years: rates p and q are per year (MODEL.md section 2)
@@ -96,6 +106,7 @@ class Column(IntEnum):
     DETRACTORS = 35
     PROMISE_SHORTFALL = 36  # sum over the week's experiences of max(0, B - delta - P)
     CREDIBILITY = 37  # C at the end of the week (4.7)
+    CONTENT_PASSED = 38  # paid content passed on by the customers it reached (4.3)
 
 
 HISTORY_COLUMNS: tuple[str, ...] = tuple(column.name.lower() for column in Column)
@@ -159,6 +170,7 @@ class Levers(NamedTuple):
     share_boost: np.ndarray
     referral_reward: np.ndarray
     quality_unit_cost: np.ndarray  # cost of the quality delivered with one paid purchase
+    pass_on: np.ndarray  # probability a customer reached by paid media passes its content on
 
 
 class Net(NamedTuple):
@@ -329,16 +341,18 @@ def paid_media(t, prm, lev, m):
 
 
 @njit(cache=True)
-def deliver_shares(seed, t, prm, net, c, m, row):
-    """4.3 Share messages sent at t-1 arrive: each reaches out-neighbour j with probability r*omega.
-    Arrivals at UNAWARE, ZMOT or REJECTED customers go to their inbox (others are dropped); each
-    may recruit an UNAWARE receiver (tau+ = 1, tau-) or a REJECTED one (positive messages only).
-    The recruiter is the successful sender with the smallest recruiter-choice draw."""
+def deliver_shares(seed, t, prm, lev, net, c, m, row):
+    """4.3 Messages sent at t-1 arrive: each reaches out-neighbour j with probability r*omega.
+    Shares arriving at UNAWARE, ZMOT or REJECTED customers go to their inbox (others are dropped);
+    each may recruit an UNAWARE receiver (tau+ = 1, tau-) or a REJECTED one (positive messages
+    only). Passed-on paid content is no review: it recruits UNAWARE receivers only (tau+), as
+    paid media. The recruiter is the successful sender with the smallest recruiter-choice draw."""
     sent_key = step_key(seed, t - 1)
     key = step_key(seed, t)
     for k in range(m.outbox_count[Outbox.LAST_STEP]):
         sender = m.inbox_sender[k]
-        positive = m.inbox_positive[k]
+        kind = m.inbox_kind[k]
+        positive = kind != Message.NEGATIVE
         p_fixed = _fixed(m.inbox_performance[k], PERFORMANCE_SCALE)
         for e in range(net.out_indptr[sender], net.out_indptr[sender + 1]):
             j = net.out_indices[e]
@@ -349,7 +363,10 @@ def deliver_shares(seed, t, prm, net, c, m, row):
             if not _listening(s):
                 row[Column.DROPPED] += 1
                 continue
-            if positive:
+            if kind == Message.CONTENT:
+                if s != UNAWARE:
+                    continue
+            elif positive:
                 c.inbox_positive[j] += 1
                 c.inbox_positive_p[j] += p_fixed
             else:
@@ -367,11 +384,15 @@ def deliver_shares(seed, t, prm, net, c, m, row):
             if choice < m.recruit_draw[j]:
                 m.recruit_draw[j] = choice
                 m.recruit_sender[j] = sender
+                m.recruit_kind[j] = kind
     for k in range(m.counts[WorkList.TOUCHED]):
         j = m.touched[k]
         if c.state[j] == REJECTED:
             row[Column.WINBACK] += 1
-        _enter_zmot(key, t, prm, c, j, SHARE, m.recruit_sender[j], row)
+        if m.recruit_kind[j] == Message.CONTENT:
+            _enter_zmot(key, t, prm, lev, c, m, j, PAID, -1, row)
+        else:
+            _enter_zmot(key, t, prm, lev, c, m, j, SHARE, m.recruit_sender[j], row)
         m.recruit_draw[j] = 2.0
         m.recruit_sender[j] = -1
     m.counts[WorkList.TOUCHED] = 0
@@ -384,19 +405,33 @@ def _listening(state):
 
 
 @njit(cache=True, inline="always")
-def _enter_zmot(key, t, prm, c, i, source, recruiter, row):
+def _enter_zmot(key, t, prm, lev, c, m, i, source, recruiter, row):
     """Into ZMOT; the step it will decide in (4.4) is drawn now: it decides each step, from this
-    one on, with probability 1/(1 + T_Z), so the wait is geometric."""
+    one on, with probability 1/(1 + T_Z), so the wait is geometric. A customer reached by paid
+    media passes the content on to its out-neighbours with the week's pass-on probability."""
     c.state[i] = ZMOT
     c.entered[i] = t
     c.due[i] = t + geometric(customer_key(key, i), FMOT_TIMING, prm.decide_probability)
     c.source[i] = source
     c.recruiter[i] = recruiter
     row[Column.STIMULUS_PAID + source] += 1
+    if source == PAID and uniform(key, i, PASS_ON) < lev.pass_on[t]:
+        _send(m, i, Message.CONTENT, 0.0)
+        row[Column.CONTENT_PASSED] += 1
+
+
+@njit(cache=True, inline="always")
+def _send(m, sender, kind, performance):
+    """A message from `sender` to its out-neighbours, delivered in 4.3 of the next step."""
+    sent = m.outbox_count[Outbox.THIS_STEP]
+    m.outbox_sender[sent] = sender
+    m.outbox_kind[sent] = kind
+    m.outbox_performance[sent] = performance
+    m.outbox_count[Outbox.THIS_STEP] = sent + 1
 
 
 @njit(cache=True)
-def paid_and_talk(seed, t, p_t, prm, net, c, m, row):
+def paid_and_talk(seed, t, p_t, prm, lev, net, c, m, row):
     """4.3 Each UNAWARE customer not recruited by a share enters ZMOT with probability
     1 - exp(-(eta p_t + lambda_i) dt), lambda_i = q * (talk pressure / sum of in-tie strengths);
     each REJECTED one the same with only positive talkers. Source paid or talk in proportion."""
@@ -430,7 +465,7 @@ def paid_and_talk(seed, t, p_t, prm, net, c, m, row):
             recruiter = _talk_recruiter(key, i, pressure, positive_only, net, c)
         if positive_only:
             row[Column.WINBACK] += 1
-        _enter_zmot(key, t, prm, c, i, source, recruiter, row)
+        _enter_zmot(key, t, prm, lev, c, m, i, source, recruiter, row)
 
 
 @njit(cache=True)
@@ -573,11 +608,7 @@ def smot_and_umot(seed, t, prm, lev, c, m, row):
         if draw(ck, SHARE_DRAW) < share:
             positive = valence >= 0.0
             c.shares[i] += 1
-            sent = m.outbox_count[Outbox.THIS_STEP]
-            m.outbox_sender[sent] = i
-            m.outbox_positive[sent] = positive
-            m.outbox_performance[sent] = performance
-            m.outbox_count[Outbox.THIS_STEP] = sent + 1
+            _send(m, i, Message.POSITIVE if positive else Message.NEGATIVE, performance)
             sign = 0 if positive else 1
             posts[Total.POOL_POSITIVE + sign] += 1  # sign: 0 positive, 1 negative
             posts[Total.POOL_POSITIVE_P + sign] += _fixed(performance, PERFORMANCE_SCALE)
@@ -779,7 +810,7 @@ def pass_messages_on(m):
     """After the step: this step's shares become the messages that arrive in 4.3 of the next."""
     sent = m.outbox_count[Outbox.THIS_STEP]
     m.inbox_sender[:sent] = m.outbox_sender[:sent]
-    m.inbox_positive[:sent] = m.outbox_positive[:sent]
+    m.inbox_kind[:sent] = m.outbox_kind[:sent]
     m.inbox_performance[:sent] = m.outbox_performance[:sent]
     m.outbox_count[Outbox.LAST_STEP] = sent
     m.outbox_count[Outbox.THIS_STEP] = 0
@@ -791,8 +822,8 @@ def step(seed, t, prm, lev, net, c, m, row, seeded):
     Returns the number of share messages in flight (to arrive next week)."""
     apply_seeds(t, prm, lev, c, m, row, seeded)  # 4.1
     p_t = paid_media(t, prm, lev, m)  # 4.2
-    deliver_shares(seed, t, prm, net, c, m, row)  # 4.3 shares
-    paid_and_talk(seed, t, p_t, prm, net, c, m, row)  # 4.3 paid media and talk
+    deliver_shares(seed, t, prm, lev, net, c, m, row)  # 4.3 shares and passed-on content
+    paid_and_talk(seed, t, p_t, prm, lev, net, c, m, row)  # 4.3 paid media and talk
     fmot(seed, t, prm, lev, c, m, row)  # 4.4
     smot_and_umot(seed, t, prm, lev, c, m, row)  # 4.5
     loyalty(seed, t, prm, lev, c, m, row)  # 4.6

@@ -25,6 +25,24 @@ def centred_moving_average(values: np.ndarray, width: int) -> np.ndarray:
     return sums / counts
 
 
+def weekly_outcomes(history: np.ndarray) -> dict[str, np.ndarray]:
+    """The weekly outcomes of section 7 for each row of a history (weeks x HISTORY_COLUMNS), by
+    name: `satisfaction`, the mean of (v + 1)/2 over the week's experiences; `nps_week`, their net
+    promoter score; `retention_week`, the share of returning customers retained; `share_rate`, the
+    share of experiences shared. NaN in a week without experiences (or returns)."""
+    experiences = history[:, Column.EXPERIENCES]
+    returns = history[:, Column.REPURCHASE] + history[:, Column.CHURN]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "satisfaction": (history[:, Column.VALENCE_SUM] / experiences + 1.0) / 2.0,
+            "nps_week": 100.0 * (history[:, Column.PROMOTERS] - history[:, Column.DETRACTORS])
+            / experiences,
+            "retention_week": history[:, Column.REPURCHASE] / returns,
+            "share_rate": (history[:, Column.UMOT_POSITIVE] + history[:, Column.UMOT_NEGATIVE])
+            / experiences,
+        }
+
+
 def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator > 0 else math.nan
 

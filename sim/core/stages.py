@@ -64,6 +64,7 @@ class Purpose(IntEnum):
     RETENTION = 14
     SEEDING = 15  # random seeding order
     TALK_RECRUITER = 16  # which talking in-neighbour gets the credit for a talk recruit
+    PASS_ON = 17  # does a customer reached by paid media pass its content on
 
 
 # Colours used by every figure, so a state or a source looks the same everywhere

@@ -129,6 +129,15 @@ class Emotion(IntEnum):
     VALENCE_SD = 8
 
 
+class Message(IntEnum):
+    """What a message on the graph carries (4.3, 4.5): a customer's positive or negative
+    experience, or the brand's paid content passed on."""
+
+    POSITIVE = 0
+    NEGATIVE = 1
+    CONTENT = 2
+
+
 class Market(NamedTuple):
     """Market-wide state: the public review pool, messages in flight, work lists, totals."""
 
@@ -139,16 +148,19 @@ class Market(NamedTuple):
     pool_negative_p: np.ndarray  # int64 [pool_weeks]
     totals: np.ndarray  # int64 [len(Total)], indexed by Total
     # Share messages sent this step (read by 4.3 of the next step): sender, sign, P.
-    outbox_sender: np.ndarray  # int32 [n]
-    outbox_positive: np.ndarray  # bool [n]
-    outbox_performance: np.ndarray  # float32 [n]
+    # A customer sends at most two messages a step (content on entering ZMOT, a share on leaving
+    # SMOT), hence 2n.
+    outbox_sender: np.ndarray  # int32 [2n]
+    outbox_kind: np.ndarray  # int8 [2n], Message
+    outbox_performance: np.ndarray  # float32 [2n]
     outbox_count: np.ndarray  # int64 [len(Outbox)], indexed by Outbox
-    inbox_sender: np.ndarray  # int32 [n]: last step's messages, being delivered
-    inbox_positive: np.ndarray  # bool [n]
-    inbox_performance: np.ndarray  # float32 [n]
+    inbox_sender: np.ndarray  # int32 [2n]: last step's messages, being delivered
+    inbox_kind: np.ndarray  # int8 [2n], Message
+    inbox_performance: np.ndarray  # float32 [2n]
     # 4.3 Recruitment by shares: best recruiter draw per receiver, and who was touched.
     recruit_draw: np.ndarray  # float64 [n], 2.0 when untouched
     recruit_sender: np.ndarray  # int32 [n]
+    recruit_kind: np.ndarray  # int8 [n], Message of the recruiting message
     touched: np.ndarray  # int32 [n]
     # Customers whose talk weight may have changed this step (pushed at the end of the step); a
     # customer can be listed twice (bought in 4.4 and judged in 4.5 of one step), hence 2n.
@@ -169,15 +181,16 @@ def new_market(n: int, pool_weeks: int, initial_adstock: float,
         pool_positive_p=np.zeros(pool_weeks, dtype=np.int64),
         pool_negative_p=np.zeros(pool_weeks, dtype=np.int64),
         totals=np.zeros(len(Total), dtype=np.int64),
-        outbox_sender=np.zeros(n, dtype=np.int32),
-        outbox_positive=np.zeros(n, dtype=np.bool_),
-        outbox_performance=np.zeros(n, dtype=np.float32),
+        outbox_sender=np.zeros(2 * n, dtype=np.int32),
+        outbox_kind=np.zeros(2 * n, dtype=np.int8),
+        outbox_performance=np.zeros(2 * n, dtype=np.float32),
         outbox_count=np.zeros(len(Outbox), dtype=np.int64),
-        inbox_sender=np.zeros(n, dtype=np.int32),
-        inbox_positive=np.zeros(n, dtype=np.bool_),
-        inbox_performance=np.zeros(n, dtype=np.float32),
+        inbox_sender=np.zeros(2 * n, dtype=np.int32),
+        inbox_kind=np.zeros(2 * n, dtype=np.int8),
+        inbox_performance=np.zeros(2 * n, dtype=np.float32),
         recruit_draw=np.full(n, 2.0, dtype=np.float64),
         recruit_sender=np.full(n, -1, dtype=np.int32),
+        recruit_kind=np.zeros(n, dtype=np.int8),
         touched=np.zeros(n, dtype=np.int32),
         talk_changed=np.zeros(2 * n, dtype=np.int32),
         counts=np.zeros(len(WorkList), dtype=np.int64),

@@ -25,7 +25,8 @@ import pandas as pd
 
 from sim import __version__
 from sim.core.kernels import HISTORY_COLUMNS, REAL_COLUMNS
-from sim.core.metrics import KPI_NAMES
+from sim.core.kpis import KPI_NAMES
+from sim.core.metrics import weekly_outcomes
 from sim.core.stages import ADOPTED_COLUMNS
 
 # Columns that hold money or sums of real numbers; the others are counts of customers.
@@ -43,11 +44,13 @@ def summarise(values: pd.Series | np.ndarray) -> dict[str, float]:
 
 def history_table(history: np.ndarray) -> pd.DataFrame:
     """One run's weekly history as a table: `week`, then kernels.HISTORY_COLUMNS (counts as
-    integers)."""
+    integers), then metrics.weekly_outcomes."""
     frame = pd.DataFrame(history, columns=list(HISTORY_COLUMNS))
     for column in HISTORY_COLUMNS:
         if column not in REAL_COLUMNS:
             frame[column] = frame[column].astype(np.int64)
+    for name, values in weekly_outcomes(history).items():
+        frame[name] = values
     frame.insert(0, "week", np.arange(history.shape[0], dtype=np.int64))
     return frame
 

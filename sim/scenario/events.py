@@ -37,11 +37,18 @@ def build_levers(scenario) -> Levers:
         share_boost=np.zeros(weeks, dtype=np.float64),
         referral_reward=np.zeros(weeks, dtype=np.float64),
         quality_unit_cost=np.zeros(weeks, dtype=np.float64),
+        pass_on=np.zeros(weeks, dtype=np.float64),
     )
+    media = scenario.media
+    # Spend-weighted brand heaviness of the week's paid content (4.3).
+    heaviness_spend = np.full(weeks, media.spend * media.brand_heaviness, dtype=np.float64)
     for event in scenario.events:
         window = slice(event.start, event.end)
         if event.kind == "campaign":
             levers.spend[window] += event.spend
+            heaviness = (event.brand_heaviness if event.brand_heaviness is not None
+                         else media.brand_heaviness)
+            heaviness_spend[window] += event.spend * heaviness
         elif event.kind == "quality":
             levers.quality[window] = event.value
             if event.sd is not None:
@@ -54,10 +61,23 @@ def build_levers(scenario) -> Levers:
             levers.share_boost[window] += event.boost or 0.0
             np.maximum(levers.referral_reward[window], event.reward or 0.0,
                        out=levers.referral_reward[window])
+    heaviness = np.divide(heaviness_spend, levers.spend, out=np.full(weeks, media.brand_heaviness),
+                          where=levers.spend > 0)
+    levers.pass_on[:] = pass_on_probability(media.pass_on, media.brand_odds, heaviness)
     economics = scenario.economics
     levers.quality_unit_cost[:] = economics.quality_cost * np.maximum(
         levers.quality - economics.quality_cost_base, 0.0)
     return levers
+
+
+def pass_on_probability(base: float, brand_odds: float, heaviness: np.ndarray) -> np.ndarray:
+    """4.3 The probability that a customer reached by paid content passes it on:
+    sigma(logit s_c + ln(brand_odds) h), h the content's brand heaviness (0 customer-voiced,
+    1 brand-heavy); s_c = 0 and 1 mean never and always."""
+    if base <= 0.0 or base >= 1.0:
+        return np.full(heaviness.shape, float(base >= 1.0))
+    log_odds = np.log(base / (1.0 - base)) + np.log(brand_odds) * heaviness
+    return 1.0 / (1.0 + np.exp(-log_odds))
 
 
 def rank_by_degree(graph: Graph, seed: int, scenario: Scenario | None = None) -> np.ndarray:

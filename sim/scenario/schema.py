@@ -92,6 +92,16 @@ class MediaParams:
                               "Tellis & Briesch 2011)", low=0, high=1, high_open=True)
     promise: float = param(0.85, "brand promise B [tuned]", low=0, high=1)
     owned_quality: float = param(0.5, "owned-media quality o [assumption]", low=0, high=1)
+    pass_on: float = param(0.05, "s_c, probability that a customer reached by wholly "
+                           "customer-voiced paid content passes it on to its out-neighbours "
+                           "[assumption]", low=0, high=1)
+    brand_heaviness: float = param(0.5, "h, how brand-heavy the baseline paid content is: 0 "
+                                   "customer-voiced (testimonials, stories of use), 1 brand-heavy "
+                                   "(logo, claims) [assumption]", low=0, high=1)
+    brand_odds: float = param(0.5, "odds ratio of passing on wholly brand-heavy against wholly "
+                              "customer-voiced content (direction: Teixeira, Wedel & Pieters "
+                              "2012; Tucker 2015; Akpinar & Berger 2017; size [assumption])",
+                              low=0, low_open=True)
     tolerance: float = param(0.1, "delta, zone of tolerance: performance this far below the "
                              "promise does not count against it (Zeithaml, Berry & "
                              "Parasuraman 1993) [assumption]", low=0, high=1)
@@ -210,6 +220,10 @@ class Event:
     sd: float | None = param(None, "quality: sigma_Q over the window", low=0, optional=True)
     spend: float | None = param(None, "campaign: extra paid spend per week", low=0,
                                 optional=True)
+    brand_heaviness: float | None = param(None, "campaign: how brand-heavy its content is, 0 "
+                                          "customer-voiced to 1 brand-heavy (default: "
+                                          "media.brand_heaviness)", low=0, high=1,
+                                          optional=True)
     count: int | None = param(None, "seed: customers to seed (default: the number of `nodes`)",
                               type="int", low=0, optional=True)
     strategy: str | None = param(None, "seed: how customers are chosen (default random)",
@@ -224,7 +238,7 @@ class Event:
 
 # Required and optional keys per event kind (besides `kind`).
 EVENT_KEYS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "campaign": (frozenset({"start", "end", "spend"}), frozenset()),
+    "campaign": (frozenset({"start", "end", "spend"}), frozenset({"brand_heaviness"})),
     "quality": (frozenset({"start", "end", "value"}), frozenset({"sd"})),
     "promise": (frozenset({"start", "end", "value"}), frozenset()),
     "owned": (frozenset({"start", "end", "value"}), frozenset()),
