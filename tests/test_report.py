@@ -94,7 +94,8 @@ def test_verdict_of_an_undefined_difference_makes_no_claim():
 def test_every_kpi_has_words_and_the_fractions_read_in_percent():
     assert all(kpi.label and kpi.short and kpi.meaning for kpi in KPIS)
     assert {kpi.name for kpi in KPIS if kpi.unit == "percent"} == {
-        "adopted_fraction", "wom_share", "annual_retention", "roi"}
+        "adopted_fraction", "wom_share", "annual_retention", "roi", "share_rate", "satisfaction",
+        "credibility"}
 
 
 def test_every_kpi_formula_reference_names_a_section_of_the_docs():

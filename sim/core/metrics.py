@@ -73,6 +73,10 @@ def compute_kpis(history: np.ndarray, customers: Customers, scenario) -> dict[st
     positive = history[:, Column.UMOT_POSITIVE].sum()
     negative = history[:, Column.UMOT_NEGATIVE].sum()
     kpis["positive_negative_ratio"] = _ratio(positive, negative)
+    experiences = history[:, Column.EXPERIENCES].sum()
+    kpis["share_rate"] = _ratio(positive + negative, experiences)
+    kpis["satisfaction"] = (_ratio(history[:, Column.VALENCE_SUM].sum(), experiences) + 1.0) / 2.0
+    kpis["credibility"] = float(history[-1, Column.CREDIBILITY]) if len(history) else math.nan
 
     judged = customers.experiences > 0
     valence = customers.valence[judged].astype(np.float64)  # compared as the kernel does
