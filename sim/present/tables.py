@@ -61,7 +61,7 @@ def kpi_list() -> str:
 
 
 def comparison_table(comparison: Comparison, kpis: Sequence[str] = HEADLINE_KPIS) -> str:
-    """A paired comparison as plain text: what the numbers are, the warnings, then one table per
+    """A paired comparison as plain text: what the numbers are, then one table per
     pair "B vs A": both means, the mean paired difference with the 95% interval of the mean, the
     spread of runs (5-95% of the paired differences), P(better) and, where the interval includes
     0, about how many runs would separate the two (cells as in the report,
@@ -76,7 +76,6 @@ def comparison_table(comparison: Comparison, kpis: Sequence[str] = HEADLINE_KPIS
              f"percentiles of the {replications} paired differences (where single runs fall, "
              f"not an interval of the mean); P(better) = share of replicates in which B is "
              f"better (tie: equal in every run)."]
-    lines += [f"warning: {warning}" for warning in comparison.warnings]
     means = comparison.summary.set_index(["scenario", "kpi"])["mean"]
     for name, reference in comparison.pairs:
         customers = {s: comparison.results[s].n for s in (name, reference)}
