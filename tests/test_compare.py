@@ -14,10 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.analysis.compare import compare, paired_differences
+from sim.analysis.compare import compare, difference_stats, network_warning, paired_differences
+from sim.app.commands import run_command
 from sim.app.commands.compare import register
 from sim.core.kpis import KPI, KPI_NAMES
 from sim.core.rng import replicate_seed
+from sim.present.report_text import difference_cells, verdict
 from sim.scenario.load import Scenario
 
 # A small market where word of mouth matters: paid media alone would take years.
@@ -48,6 +50,10 @@ def test_every_kpi_has_a_better_direction():
     assert KPI["weeks_to_half"].direction == -1 and KPI["peak_adoption_week"].direction == -1
 
 
+# Student t quantiles t(0.975, df) from a printed table, independent of scipy.
+T975 = {1: 12.7062047, 2: 4.30265273, 3: 3.18244631, 7: 2.36462425}
+
+
 def test_paired_differences_worked_by_hand():
     seeds = [replicate_seed(1, r) for r in range(3)]
     reference = pd.DataFrame({"replicate": [0, 1, 2], "seed": seeds,
@@ -61,12 +67,74 @@ def test_paired_differences_worked_by_hand():
         table.set_index("kpi").loc["weeks_to_half"]
     # paired by replicate: differences 0.1, 0.0, 0.2; sorted 0, 0.1, 0.2 -> the 5th percentile
     # (linear interpolation) is 0 + 0.1 * 0.1 = 0.01, the 95th 0.1 + 0.9 * 0.1 = 0.19; better
-    # (higher) in 2 of 3 (a tie is not better)
-    assert adopted["mean"] == pytest.approx(0.1)
+    # (higher) in 2 of 3 (a tie is not better), tied in 1 of 3
+    assert adopted["mean"] == pytest.approx(0.1) and adopted["pairs"] == 3
     assert adopted["p05"] == pytest.approx(0.01) and adopted["p95"] == pytest.approx(0.19)
     assert adopted["prob_better"] == pytest.approx(2 / 3)
-    # weeks to half: +2 and -2 (the NaN pair left out); lower is better: 1 of 2
+    assert adopted["prob_tie"] == pytest.approx(1 / 3)
+    # sd 0.1 over 3 pairs: the 95% interval of the mean is 0.1 +- 4.3027 * 0.1 / sqrt(3)
+    half = T975[2] * 0.1 / math.sqrt(3)
+    assert adopted["sd"] == pytest.approx(0.1)
+    assert adopted["ci_low"] == pytest.approx(0.1 - half, abs=1e-7)
+    assert adopted["ci_high"] == pytest.approx(0.1 + half, abs=1e-7)
+    # it includes 0: (4.3027 * 0.1 / 0.1)^2 = 18.5 -> 19 runs to separate
+    assert adopted["outcome"] == "unresolved" and adopted["runs_needed"] == 19
+    # weeks to half: +2 and -2 (the NaN pair left out); lower is better: 1 of 2; mean 0, so no
+    # number of runs would separate them
     assert weeks["mean"] == pytest.approx(0.0) and weeks["prob_better"] == 0.5
+    assert weeks["pairs"] == 2 and weeks["ci_high"] == pytest.approx(T975[1] * 2.0)
+    assert weeks["outcome"] == "unresolved" and math.isnan(weeks["runs_needed"])
+
+
+@pytest.mark.parametrize(
+    ("differences", "outcome", "low", "high"),
+    [
+        ([1.0, 2.0, 3.0, 4.0], "separated",  # sd sqrt(5/3) = 1.2910
+         2.5 - T975[3] * math.sqrt(5 / 3) / 2, 2.5 + T975[3] * math.sqrt(5 / 3) / 2),
+        ([0.0] * 5, "equal", 0.0, 0.0),
+        ([-3.0] * 4, "exact", -3.0, -3.0),
+        ([-1.0, 1.0, -1.0, 2.0, 0.5, -0.5, 1.0, 0.0], "unresolved", None, None),
+        ([math.nan, 4.0], "unresolved", math.nan, math.nan),  # a single pair: no interval
+        ([math.nan, math.nan], "undefined", math.nan, math.nan),
+    ],
+)
+def test_difference_stats_intervals_ties_and_exact_differences(differences, outcome, low, high):
+    row = difference_stats(np.array(differences), direction=1)
+    assert row["outcome"] == outcome
+    finite = np.array(differences)[np.isfinite(differences)]
+    if low is None:  # 8 pairs: worked with the table's t(0.975, 7)
+        half = T975[7] * np.std(finite, ddof=1) / math.sqrt(8)
+        low, high = finite.mean() - half, finite.mean() + half
+        assert row["runs_needed"] == math.ceil((T975[7] * np.std(finite, ddof=1)
+                                                / abs(finite.mean())) ** 2)
+    assert row["ci_low"] == pytest.approx(low, nan_ok=True)
+    assert row["ci_high"] == pytest.approx(high, nan_ok=True)
+    if outcome == "equal":
+        assert row["prob_tie"] == 1.0 and row["prob_better"] == 0.0
+    if outcome == "exact":
+        assert row["sd"] == 0.0 and row["prob_tie"] == 0.0 and row["prob_better"] == 0.0
+
+
+def test_ties_and_exact_differences_read_as_such_in_the_table_and_the_verdict():
+    equal = difference_stats(np.zeros(6), direction=1)
+    cells = difference_cells("nps", equal)
+    assert cells["difference"] == "equal in every run" and cells["chance"] == "tie"
+    assert verdict("nps", equal["mean"], equal["ci_low"], equal["ci_high"],
+                   equal["prob_better"]) == "Equal in every run: net promoter score."
+    exact = difference_stats(np.full(6, 80_000.0), direction=1)
+    cells = difference_cells("profit", exact)
+    assert cells["difference"] == "exactly +80,000 in every run"
+    assert cells["interval"] == cells["spread"] == "" and cells["chance"] == "100%"
+    assert verdict("profit", exact["mean"], exact["ci_low"], exact["ci_high"],
+                   exact["prob_better"]) == "Better: higher profit: exactly +80,000 in every run."
+    unresolved = difference_stats(np.array([-1.0, 1.0, -1.0, 2.0, 0.5, -0.5, 1.0, 0.0]), 1)
+    cells = difference_cells("profit", unresolved)
+    assert cells["note"] == f"about {unresolved['runs_needed']:,.0f} runs to separate them"
+    assert cells["chance"] == "50% (12% tied)"
+    text = verdict("profit", *(unresolved[c] for c in ("mean", "ci_low", "ci_high",
+                                                       "prob_better", "runs_needed")))
+    assert text.startswith("No detectable difference in profit: +0.25 (95% interval of the "
+                           "mean ") and text.endswith(cells["note"] + ".")
 
 
 def test_pairs_must_share_their_seeds():
@@ -86,7 +154,8 @@ def test_a_scenario_compared_with_itself_differs_by_exactly_zero(tmp_path):
         row = differences.loc[kpi]
         if math.isnan(row["mean"]):  # undefined in every replicate (e.g. no shares)
             continue
-        assert (row["mean"], row["p05"], row["p95"]) == (0.0, 0.0, 0.0)
+        assert (row["mean"], row["ci_low"], row["ci_high"], row["p05"], row["p95"]) == (0.0,) * 5
+        assert row["outcome"] == "equal" and row["prob_tie"] == 1.0
         assert row["prob_better"] == 0.0 if KPI[kpi].direction else math.isnan(row["prob_better"])
 
 
@@ -98,7 +167,8 @@ def test_higher_quality_raises_adoption_with_an_interval_above_zero(tmp_path):
     for result in comparison.results.values():
         assert list(result.runs["seed"]) == comparison.seeds
     row = comparison.differences.set_index("kpi").loc["adopted_fraction"]
-    assert row["mean"] > 0 and row["p05"] > 0  # the 90% interval excludes 0
+    assert row["mean"] > 0 and row["p05"] > 0  # even the spread of runs excludes 0
+    assert row["ci_low"] > 0 and row["outcome"] == "separated"
     assert row["prob_better"] == 1.0
     # the mean paired difference is the difference of the means (same replicates)
     means = comparison.summary.set_index(["scenario", "kpi"])["mean"]
@@ -106,26 +176,97 @@ def test_higher_quality_raises_adoption_with_an_interval_above_zero(tmp_path):
                                         - means["plain", "adopted_fraction"])
 
 
+def run_compare(arguments: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    return run_command(parser.parse_args(["compare", *arguments]))
+
+
 def test_compare_command_prints_the_table_and_writes_the_folder(tmp_path, capsys):
     a, b = scenario_file(tmp_path, "plain", 0.6), scenario_file(tmp_path, "better", 0.9)
     out = tmp_path / "cmp"
-    parser = argparse.ArgumentParser()
-    register(parser.add_subparsers())
-    args = parser.parse_args(["compare", str(a), str(b), "--reps", "3", "--seed", "9",
-                              "--workers", "1", "--out", str(out)])
-    assert args.func(args) == 0
-    printed = capsys.readouterr().out
+    assert run_compare([str(a), str(b), "--reps", "3", "--seed", "9", "--workers", "1",
+                        "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    printed = captured.out
     assert "better vs plain" in printed and "P(better)" in printed
+    assert "95% interval of mean" in printed and "spread of runs" in printed
     assert "percentiles of the 3 paired differences" in printed
+    assert "warning" not in captured.err  # the same network: a true pairing
     record = json.loads((out / "comparison.json").read_text())
     assert record["replicate_seeds"] == [replicate_seed(9, r) for r in range(3)]
-    assert record["scenarios"] == ["plain", "better"]
-    assert len(record["differences"]) == len(KPI_NAMES)
+    assert record["scenarios"] == ["plain", "better"] and record["reference"] == "plain"
+    assert record["pairs"] == [{"scenario": "better", "reference": "plain"}]
+    assert len(record["differences"]) == len(KPI_NAMES) and record["warnings"] == []
+    written = pd.read_csv(out / "differences.csv")
+    assert {"ci_low", "ci_high", "p05", "p95", "prob_tie", "runs_needed"} <= set(written)
     for name in ("plain", "better"):
         runs = pd.read_parquet(out / name / "runs.parquet")
         assert list(runs["seed"]) == record["replicate_seeds"]
         assert Scenario.load(out / name / "scenario.toml").seed == 9
-    for figure in ("kpis.png", "adoption.png"):
+        assert (out / name / "report.html").is_file()  # each scenario is a whole run folder
+        assert (out / name / "figures" / "funnel.png").is_file()
+    for figure in ("differences.png", "adoption.png", "profit.png"):
         image = matplotlib.image.imread(out / "figures" / figure)
         assert image.shape[0] > 500 and np.ptp(image) > 0
+    # the report embeds its own three figures and links the scenarios' (small, not 3 MB)
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert html.count("data:image/png") == 3 and 'href="better/figures/funnel.png"' in html
+    assert (out / "report.html").stat().st_size < 1_000_000
+    # counts beside percentages: adopters as a count of the 500 customers
+    means = {name: pd.read_parquet(out / name / "runs.parquet")["adopted_fraction"].mean()
+             for name in ("plain", "better")}
+    assert f"({means['better'] * 500:,.0f})" in printed
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_compare_reference_all_pairs_set_and_weeks(tmp_path, capsys):
+    files = [str(scenario_file(tmp_path, name, q))
+             for name, q in (("low", 0.5), ("mid", 0.7), ("high", 0.9))]
+    out = tmp_path / "pairs"
+    common = ["--reps", "2", "--workers", "1", "--weeks", "20", "--set", "network.n=300"]
+    assert run_compare([*files, "--all-pairs", *common, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    for pair in ("mid vs low", "high vs low", "high vs mid"):
+        assert pair in printed
+    record = json.loads((out / "comparison.json").read_text())
+    assert record["reference"] is None and len(record["pairs"]) == 3
+    for name in ("low", "mid", "high"):  # --set and --weeks reach every scenario
+        scenario = Scenario.load(out / name / "scenario.toml")
+        assert scenario.weeks == 20 and scenario.network.n == 300
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "high vs mid" in html and "mid vs low" in html
+    # --reference by name: every other scenario against it, "B vs A" in the same order in
+    # the terminal and the report
+    assert run_compare([*files, "--reference", "mid", *common, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "low vs mid" in printed and "high vs mid" in printed and "vs low" not in printed
+    record = json.loads((out / "comparison.json").read_text())
+    assert record["reference"] == "mid"
+    assert [p["scenario"] for p in record["pairs"]] == ["low", "high"]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "low vs mid" in html and "high vs mid" in html
+    # a reference that is none of them is bad input: one line, exit status 2
+    assert run_compare([*files, "--reference", "nope", *common]) == 2
+    assert "--reference 'nope' is none of the scenarios compared" in capsys.readouterr().err
+
+
+def test_scenarios_on_different_networks_are_compared_with_a_warning(tmp_path, capsys):
+    small = scenario_file(tmp_path, "small", 0.8)
+    large = tmp_path / "large.toml"
+    large.write_text(f'extends = "{small.name}"\nname = "large"\n[network]\nn = 600\n')
+    out = tmp_path / "cmp"
+    assert run_compare([str(small), str(large), "--reps", "2", "--weeks", "10", "--workers",
+                        "1", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: the scenarios run on different networks (network.n 600 in large" in err
+    assert "not common random numbers" in err
+    record = json.loads((out / "comparison.json").read_text())
+    assert len(record["warnings"]) == 1 and "network.n" in record["warnings"][0]
+    assert "not common random numbers" in (out / "report.html").read_text(encoding="utf-8")
+    # a pinned graph seed that differs is a different network as well
+    pinned = tmp_path / "pinned.toml"
+    pinned.write_text(f'extends = "{small.name}"\nname = "pinned"\n[network]\nseed = 77\n')
+    warning = network_warning({"small": Scenario.load(small), "pinned": Scenario.load(pinned)})
+    assert warning is not None and "graph seed 77 in pinned" in warning
+    assert network_warning({"a": Scenario.load(small), "b": Scenario.load(small)}) is None

@@ -55,17 +55,17 @@ def test_verdict_says_no_detectable_difference_when_the_interval_includes_zero(k
 
 
 def test_verdict_names_a_higher_kpi_that_is_better_with_its_interval():
-    # The issue's own example: adoption up 4.1 points, 90% interval +2.0 to +6.3.
+    # The issue's own example: adoption up 4.1 points, 95% interval of the mean +2.0 to +6.3.
     text = verdict("adopted_fraction", 0.041, 0.020, 0.063, 0.97)
-    assert text == ("Better: higher adoption: +4.1 points (90% interval +2.0 to +6.3), "
-                    "better in 97% of paired runs.")
+    assert text == ("Better: higher adoption: +4.1 points (95% interval of the mean +2.0 to "
+                    "+6.3), better in 97% of paired runs.")
 
 
 def test_verdict_names_a_lower_kpi_as_better_when_lower_is_better():
     assert KPI["cost"].direction == -1 and KPI["weeks_to_half"].direction == -1
     text = verdict("cost", -12_300.0, -15_000.0, -9_000.0, 1.0)
-    assert text == (f"Better: lower cost: {MINUS}12,300 (90% interval {MINUS}15,000 to "
-                    f"{MINUS}9,000), better in 100% of paired runs.")
+    assert text == (f"Better: lower cost: {MINUS}12,300 (95% interval of the mean "
+                    f"{MINUS}15,000 to {MINUS}9,000), better in 100% of paired runs.")
     assert verdict("weeks_to_half", -4.6, -7.0, -1.7, 1.0).startswith(
         f"Better: shorter time to half of final adoption: {MINUS}4.6 weeks")
 
@@ -73,14 +73,15 @@ def test_verdict_names_a_lower_kpi_as_better_when_lower_is_better():
 def test_verdict_says_worse_when_the_interval_lies_on_the_worse_side():
     assert verdict("cost", 5_000.0, 2_000.0, 8_000.0, 0.0).startswith("Worse: higher cost: +5,000")
     assert verdict("nps", -3.0, -5.5, -1.0, 0.0).startswith(
-        f"Worse: lower net promoter score: {MINUS}3.0 points (90% interval {MINUS}5.5 to "
-        f"{MINUS}1.0)")
+        f"Worse: lower net promoter score: {MINUS}3.0 points (95% interval of the mean "
+        f"{MINUS}5.5 to {MINUS}1.0)")
 
 
 def test_verdict_of_a_kpi_with_no_direction_names_the_change_without_judging_it():
     assert KPI["adopters_share"].direction == 0
     text = verdict("adopters_share", 674.0, 504.0, 874.0, math.nan)
-    assert text == "More adopters brought by shares: +674 (90% interval +504 to +874)."
+    assert text == ("More adopters brought by shares: +674 (95% interval of the mean +504 to "
+                    "+874).")
 
 
 def test_verdict_of_an_undefined_difference_makes_no_claim():
@@ -323,13 +324,15 @@ def comparison_report(comparison, tmp_path_factory) -> Path:
     return write_comparison_report(comparison, folder, "womsim compare base.toml better.toml")
 
 
-def assert_self_contained(page: Page, html: str, images: int) -> None:
-    """Every image an embedded PNG, nothing fetched from anywhere, no script."""
+def assert_self_contained(page: Page, html: str, images: int, folders: tuple[str, ...] = ()
+                          ) -> None:
+    """Every image an embedded PNG, nothing fetched from anywhere, no script; links only within
+    the page or into the given `folders` beside it."""
     assert len(page.images) == images
     for uri in page.images:
         assert uri.startswith(PNG_URI)
         assert base64.b64decode(uri[len(PNG_URI):])[:8] == b"\x89PNG\r\n\x1a\n"
-    assert all(url.startswith(("#", PNG_URI)) for url in page.urls)
+    assert all(url.startswith(("#", PNG_URI, *(f"{f}/" for f in folders))) for url in page.urls)
     assert "http://" not in html and "https://" not in html
     assert not page.tags & {"script", "link", "iframe", "object", "embed"}
 
@@ -369,8 +372,10 @@ def test_comparison_report_has_every_section_and_a_verdict_per_kpi(comparison,
     html = comparison_report.read_text(encoding="utf-8")
     page = Page(html)
     assert page.h2 == list(COMPARISON_SECTIONS.values())
-    # Three comparison figures, and the six run figures of each scenario.
-    assert_self_contained(page, html, images=3 + 6 * len(comparison.results))
+    # Three comparison figures embedded; each scenario's run figures linked in its folder.
+    assert_self_contained(page, html, images=3, folders=tuple(comparison.names))
+    for name in comparison.names:
+        assert f'href="{name}/report.html"' in html
     rows = page.kpi_rows
     for kpi in CARD_KPIS:
         for result in comparison.results.values():
@@ -378,7 +383,8 @@ def test_comparison_report_has_every_section_and_a_verdict_per_kpi(comparison,
     differences = comparison.differences.set_index("kpi")
     for kpi in KPI_NAMES:
         d = differences.loc[kpi]
-        expected = verdict(kpi, d["mean"], d["p05"], d["p95"], d["prob_better"])
+        expected = verdict(kpi, *(d[c] for c in ("mean", "ci_low", "ci_high", "prob_better",
+                                                 "runs_needed")))
         assert expected in rows[kpi]
     # The what-if's settings that differ from the reference (its parent here) are listed.
     assert "product.quality" in html and "events" in html

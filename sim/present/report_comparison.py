@@ -1,39 +1,44 @@
 """The comparison folder and its report: `write_comparison` writes what `womsim compare` leaves
-on disk (the tables of `Comparison.write_tables`, `figures/` and `report.html`) atomically;
-`write_comparison_report` writes the page alone.
+on disk (the tables of `Comparison.write_tables`, each scenario's run folder with its figures and
+report, the comparison's `figures/` and `report.html`) atomically; `write_comparison_report`
+writes the page alone.
 
-The page reads which way each KPI is better from `sim.core.kpis` and states only what the paired
-interval supports (`sim.present.report_text.verdict`).
+The page reads which way each KPI is better from `sim.core.kpis` and states only what the 95%
+interval of the mean paired difference supports (`sim.present.report_text.verdict`), in the
+words of the terminal table (`difference_cells`); it embeds only the comparison's own figures
+and links each scenario's, so it stays small.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from sim.core.kpis import CARD_KPIS, KPI, KPI_NAMES
 from sim.present import figures as plots
-from sim.present.figures.comparison import plot_adoption, plot_differences, plot_kpis, plot_profit
+from sim.present.figures.comparison import plot_adoption, plot_differences, plot_profit
 from sim.present.report import (
+    REPORT_NAME,
+    RUN_FIGURES,
     economics_rows,
     embed_figures,
     kpi_row,
     provenance,
     render_page,
-    run_figures,
     scenario_block,
     write_page,
+    write_run_report,
 )
 from sim.present.report_text import (
-    format_difference,
-    format_interval,
+    difference_cells,
     format_value,
     kpi_label,
     verdict,
+    with_count,
 )
 from sim.run.results import staged_folder
 
@@ -42,7 +47,7 @@ if TYPE_CHECKING:
 
 COMPARISON_SECTIONS = {
     "headline": "Headline",
-    "differences": "Against the reference",
+    "differences": "Paired differences",
     "scenario": "What the scenarios are",
     "figures": "Figures",
     "economics": "Economics",
@@ -50,116 +55,149 @@ COMPARISON_SECTIONS = {
 }
 """Section id -> heading, in the order of the page."""
 
-# The comparison's own figures in the report, by file name: how to draw one, title, caption.
+# The comparison's own figures, by file name: how to draw one, title, caption.
 COMPARISON_FIGURES: dict[str, tuple[Callable[[Comparison, Path], Path], str, str]] = {
     "differences.png": (
         plot_differences,
-        "What changes against the reference",
-        "Each scenario minus the reference, run by run with the same seeds: the dot is the mean "
-        "difference, the bar holds 90% of the paired differences. Green: better; vermilion: "
-        "worse; grey: the interval includes 0, no detectable difference."),
+        "What changes",
+        "For each pair B vs A, B minus A run by run with the same seeds: the dot is the mean "
+        "difference, the bar its 95% interval (Student t over the paired runs). Green: better; "
+        "vermilion: worse; grey: the interval includes 0, no detectable difference."),
+    "profit.png": (
+        plot_profit,
+        "Cumulative profit by scenario, and when each breaks even",
+        "Profit to date. Lines are the median run; bands hold 90% of runs; a dot on the zero "
+        "line marks the week from which a scenario's median run stays in profit."),
     "adoption.png": (
         plot_adoption,
         "Adoption over time by scenario",
         "Customers who ever bought, in percent. Lines are the median run; bands hold 90% of "
         "runs."),
-    "profit.png": (
-        plot_profit,
-        "Cumulative profit by scenario",
-        "Profit to date. Lines are the median run; bands hold 90% of runs."),
 }
 
 
-def _difference_rows(comparison: Comparison, name: str) -> list[dict[str, Any]]:
-    """One row per KPI for scenario `name` against the reference: both means, the paired
-    difference with its interval, P(better) and the verdict; the headline KPIs first."""
-    first = comparison.names[0]
+def _difference_rows(comparison: Comparison, name: str, reference: str) -> list[dict[str, Any]]:
+    """One row per KPI for `name` vs `reference`: both means (with counts of customers where a
+    KPI is a share of them), the cells of `difference_cells`, and the verdict and its tone,
+    both read from the 95% interval of the mean; the headline KPIs first."""
     means = comparison.summary.set_index(["scenario", "kpi"])["mean"]
-    table = comparison.differences[comparison.differences["scenario"] == name].set_index("kpi")
+    customers = {s: comparison.results[s].n for s in (name, reference)}
+    table = comparison.pair(name, reference)
     order = [*CARD_KPIS, *(k for k in KPI_NAMES if k not in CARD_KPIS)]
     rows = []
     for kpi in order:
         d = table.loc[kpi]
-        mean, p05, p95, better = (float(d[c]) for c in ("mean", "p05", "p95", "prob_better"))
+        cells = difference_cells(kpi, d)
+        value = {s: float(means[s, kpi]) for s in (name, reference)}
+        gained = value[name] * customers[name] - value[reference] * customers[reference]
         rows.append({
             "kpi": kpi, "label": kpi_label(kpi), "headline": kpi in CARD_KPIS,
-            "reference": format_value(kpi, float(means[first, kpi])),
-            "value": format_value(kpi, float(means[name, kpi])),
-            "difference": format_difference(kpi, mean),
-            "interval": format_interval(kpi, p05, p95, difference=True),
-            "prob_better": "n/a" if math.isnan(better) else f"{better:.0%}",
-            "verdict": verdict(kpi, mean, p05, p95, better),
-            "tone": plots.difference_tone(p05, p95, KPI[kpi].direction),
+            **{key: with_count(kpi, format_value(kpi, value[s]), value[s] * customers[s])
+               for key, s in (("reference", reference), ("value", name))},
+            "difference": (with_count(kpi, cells["difference"], gained, difference=True)
+                           if cells["interval"] else cells["difference"]),
+            "interval": cells["interval"] or cells["note"], "spread": cells["spread"],
+            "prob_better": cells["chance"],
+            "verdict": verdict(kpi, *(float(d[c]) for c in ("mean", "ci_low", "ci_high",
+                                                            "prob_better", "runs_needed"))),
+            "tone": plots.difference_tone(d["ci_low"], d["ci_high"], KPI[kpi].direction),
         })
     return rows
 
 
-def _comparison_figures(comparison: Comparison) -> list[dict[str, str]]:
-    """The comparison's own figures, drawn in a temporary folder and embedded."""
-    captions = {name: (title, caption)
-                for name, (_, title, caption) in COMPARISON_FIGURES.items()}
-    with tempfile.TemporaryDirectory(prefix="womsim-report-") as scratch:
-        paths = {name: draw(comparison, Path(scratch) / name)
-                 for name, (draw, _, _) in COMPARISON_FIGURES.items()}
-        return embed_figures(paths, captions)
+def _scenario_links(comparison: Comparison) -> list[dict[str, Any]]:
+    """Per scenario, relative links to the run report and figures `write_comparison` writes in
+    the scenario's folder beside the comparison's report."""
+    return [{"name": name, "report": f"{quote(name)}/{REPORT_NAME}",
+             "figures": [{"href": f"{quote(name)}/figures/{file}", "title": title}
+                         for file, (title, _) in RUN_FIGURES.items()]}
+            for name in comparison.names]
 
 
-def render_comparison_report(comparison: Comparison, command: str | None = None) -> str:
-    """The comparison report as an HTML string (see `write_comparison_report`)."""
+def render_comparison_report(comparison: Comparison, command: str | None = None,
+                             figures: Path | None = None) -> str:
+    """The comparison report as an HTML string (see `write_comparison_report`); the
+    comparison's figures are read from `figures` if given, else drawn afresh."""
     names = comparison.names
     results = list(comparison.results.values())
     first = results[0]
+    reference = comparison.reference or names[0]
     scenarios = {name: result.scenario for name, result in comparison.results.items()}
+    against = (f"each is compared with {comparison.reference}, run by run"
+               if comparison.reference else "every pair is compared, run by run")
     context = {
         "kind": "comparison",
         "title": f"{' vs '.join(names)}: the strategist's report",
         "subtitle": f"{len(names)} scenarios run with the same {comparison.replications} "
-                    f"replicate seeds; each is compared with {names[0]}, run by run.",
+                    f"replicate seeds; {against}.",
         "meta": f"{first.n:,} customers · {first.scenario.weeks} weeks · "
                 f"{comparison.replications} runs per scenario",
         "sections": COMPARISON_SECTIONS,
-        "reference": names[0],
+        "reference": reference,
         "runs": comparison.replications,
         "columns": names,
+        "warnings": comparison.warnings,
         "headline": [kpi_row(kpi, results) for kpi in CARD_KPIS],
-        "against": [{"name": name, "rows": _difference_rows(comparison, name)}
-                    for name in names[1:]],
-        "scenarios": [scenario_block(name, result, None if index == 0 else first.scenario)
-                      for index, (name, result) in enumerate(comparison.results.items())],
-        "figures": _comparison_figures(comparison),
-        "details": [{"name": name, "figures": run_figures(result, None)}
-                    for name, result in comparison.results.items()],
+        "against": [{"name": name, "reference": base,
+                     "rows": _difference_rows(comparison, name, base)}
+                    for name, base in comparison.pairs],
+        "scenarios": [scenario_block(name, result,
+                                     None if name == reference else scenarios[reference])
+                      for name, result in comparison.results.items()],
+        "figures": _comparison_figures(comparison, figures),
+        "details": _scenario_links(comparison),
         "economics": economics_rows(results),
         "provenance": provenance(command, scenarios, comparison.seeds, comparison.seed),
     }
     return render_page(context)
 
 
+def _comparison_figures(comparison: Comparison, folder: Path | None) -> list[dict[str, str]]:
+    """The comparison's own figures embedded: from `folder`, or drawn in a temporary one."""
+    captions = {name: (title, caption)
+                for name, (_, title, caption) in COMPARISON_FIGURES.items()}
+    if folder is not None:
+        return embed_figures({name: folder / name for name in COMPARISON_FIGURES}, captions)
+    with tempfile.TemporaryDirectory(prefix="womsim-report-") as scratch:
+        return embed_figures(write_comparison_figures(comparison, Path(scratch)), captions)
+
+
+def write_comparison_figures(comparison: Comparison, folder: Path) -> dict[str, Path]:
+    """Draw the comparison's figures (`COMPARISON_FIGURES`) into `folder`; file name -> path."""
+    return {name: draw(comparison, folder / name)
+            for name, (draw, _, _) in COMPARISON_FIGURES.items()}
+
+
 def write_comparison_report(comparison: Comparison, folder: str | os.PathLike,
-                            command: str | None = None) -> Path:
+                            command: str | None = None, figures: Path | None = None) -> Path:
     """Write `report.html` for a paired comparison into `folder` (created if missing, the file
     replaced atomically) and return its path.
 
-    The page holds the headline KPIs of every scenario with their 5-95% intervals; each
-    scenario against the first: both means, the paired difference with its 90% interval, the
-    probability it is better and a one-line `verdict` per KPI; what each scenario is, what it
-    changes from the file it extends and from the first; the comparison's figures and each
-    scenario's run figures; the economics side by side; and the provenance (package version,
-    seeds, `command`).
+    The page holds the headline KPIs of every scenario with their 5-95% intervals and any
+    warning about the pairing; for each pair B vs A: both means, the mean paired difference
+    with its 95% interval of the mean, the spread of runs, P(better) and a one-line `verdict`
+    per KPI; what each scenario is, what it changes from the file it extends and from the
+    reference; the comparison's figures (embedded: from `figures` if given, else drawn) and
+    links to each scenario's run report and figures in the scenario folders `write_comparison`
+    writes beside it; the economics side by side; and the provenance (package version, seeds,
+    `command`).
     """
-    return write_page(folder, render_comparison_report(comparison, command))
+    return write_page(folder, render_comparison_report(comparison, command, figures))
 
 
 def write_comparison(comparison: Comparison, folder: str | os.PathLike,
                      command: str | None = None) -> Path:
     """Write the comparison folder atomically (it appears whole or not at all, replacing an
-    existing one only once complete): the tables of `Comparison.write_tables` (one run folder
-    per scenario, `comparison.json`, `differences.csv`), `figures/` (kpis.png, adoption.png)
-    and `report.html`. `command` is the command that reproduces it, recorded as it is."""
+    existing one only once complete): the tables of `Comparison.write_tables`, each scenario's
+    folder completed as a run folder (`figures/` and its own `report.html`), the comparison's
+    `figures/` (`COMPARISON_FIGURES`) and `report.html`. `command` is the command that
+    reproduces it, recorded as it is."""
     folder = Path(folder)
     with staged_folder(folder) as staging:
         comparison.write_tables(staging, command)
-        plot_kpis(comparison, staging / "figures" / "kpis.png")
-        plot_adoption(comparison, staging / "figures" / "adoption.png")
-        write_comparison_report(comparison, staging, command)
+        for name, result in comparison.results.items():
+            plots.write_run_figures(result.timeseries, staging / name / "figures")
+            write_run_report(result, staging / name, command, figures=staging / name / "figures")
+        write_comparison_figures(comparison, staging / "figures")
+        write_comparison_report(comparison, staging, command, staging / "figures")
     return folder

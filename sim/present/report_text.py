@@ -1,14 +1,15 @@
 """Numbers and settings in words, as the strategist's report writes them.
 
 KPI values, differences and intervals in each KPI's unit (from `sim.core.kpis`) with a Unicode
-minus ("48.7%", "+4.1 points", "week 94.0", "\u221212,300"); a one-line `verdict` on a paired
-difference that claims no more than its interval supports; what-if events and changed scenario
-settings in plain words.
+minus ("48.7%", "+4.1 points", "week 94.0", "\u221212,300"), with counts of customers beside
+shares of all customers; a paired difference's cells and a one-line `verdict` on it that claims
+no more than its interval supports; what-if events and changed scenario settings in plain words.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
@@ -105,6 +106,19 @@ def format_interval(kpi: str, low: float, high: float, difference: bool = False)
     return f"{before}{_bare(kpi, low, False)} to {_bare(kpi, high, False)}{after}"
 
 
+COUNTED_KPIS = frozenset({"adopted_fraction"})
+"""KPIs that are a share of all customers, shown with the number of customers beside them."""
+
+
+def with_count(kpi: str, text: str, customers: float, difference: bool = False) -> str:
+    """`text` (a value or difference of `kpi`) with `customers`, the number of customers it
+    stands for, beside it for `COUNTED_KPIS` ("48.7% (4,870)", "+4.1 points (+410)"); `text`
+    alone for other KPIs or an undefined count."""
+    if kpi not in COUNTED_KPIS or not math.isfinite(customers):
+        return text
+    return f"{text} ({_signed(f'{abs(customers):,.0f}', customers, plus=difference)})"
+
+
 def capital(text: str) -> str:
     """`text` with its first letter in upper case."""
     return text[:1].upper() + text[1:]
@@ -115,29 +129,87 @@ def kpi_label(kpi: str) -> str:
     return capital(KPI[kpi].label)
 
 
-def verdict(kpi: str, mean: float, p05: float, p95: float, prob_better: float) -> str:
+def format_chance(prob_better: float, prob_tie: float) -> str:
+    """P(better) as a person reads it: "tie" when the two are equal in every run, else a
+    percentage with the ties beside it ("40% (20% tied)"); n/a when undefined."""
+    if not math.isfinite(prob_tie):
+        return "n/a"
+    if prob_tie == 1.0:
+        return "tie"
+    if not math.isfinite(prob_better):
+        return "n/a"
+    return f"{prob_better:.0%}" + (f" ({prob_tie:.0%} tied)" if prob_tie > 0.0 else "")
+
+
+def runs_hint(mean: float, runs_needed: float) -> str:
+    """What more replicates would do for an interval that includes 0: "about N runs to
+    separate them", or "no detectable difference" when the mean difference is 0; "" when the
+    estimate does not apply (`runs_needed` NaN and the mean not 0)."""
+    if math.isfinite(runs_needed):
+        return f"about {runs_needed:,.0f} runs to separate them"
+    return "no detectable difference" if mean == 0.0 else ""
+
+
+def difference_cells(kpi: str, row: Mapping[str, Any]) -> dict[str, str]:
+    """A paired difference's cells (a row of `Comparison.differences`) as the terminal table and
+    the report show them: `difference` (the mean, or "equal in every run", or "exactly +X in
+    every run" when the runs show no spread), `interval` (95% interval of the mean), `spread`
+    (5th to 95th percentile of the runs' differences), `chance` (`format_chance`) and `note`
+    (`runs_hint` when the interval includes 0)."""
+    outcome = row["outcome"]
+    mean = float(row["mean"])
+    cells = {"difference": format_difference(kpi, mean), "interval": "", "spread": "",
+             "chance": format_chance(float(row["prob_better"]), float(row["prob_tie"])),
+             "note": ""}
+    if outcome == "equal":
+        cells["difference"] = "equal in every run"
+    elif outcome == "exact":
+        cells["difference"] = f"exactly {format_difference(kpi, mean)} in every run"
+    elif outcome != "undefined":
+        cells["spread"] = format_interval(kpi, row["p05"], row["p95"], difference=True)
+        if math.isfinite(row["ci_low"]):
+            cells["interval"] = format_interval(kpi, row["ci_low"], row["ci_high"],
+                                                difference=True)
+        else:
+            cells["note"] = "a single run: no interval"
+        if outcome == "unresolved" and not cells["note"]:
+            cells["note"] = runs_hint(mean, float(row["runs_needed"]))
+    return cells
+
+
+def verdict(kpi: str, mean: float, low: float, high: float, prob_better: float,
+            runs_needed: float = math.nan) -> str:
     """One line on a paired difference that claims no more than its interval supports.
 
-    "No detectable difference in <kpi>" when the 5-95% interval [p05, p95] includes 0; otherwise
-    the direction ("higher adoption: +4.1 points (90% interval +2.0 to +6.3)"), led by "Better"
-    or "Worse" by the KPI's direction (`sim.core.kpis`) for KPIs that have one. `prob_better`
-    (the fraction of replicates in which the scenario was better) is added where a direction is
-    claimed.
+    `low` and `high` are the 95% confidence interval of the mean paired difference. "Equal in
+    every run" when it is 0 to 0; "No detectable difference in <kpi>" when it includes 0 (with
+    `runs_hint`); otherwise the direction ("higher adoption: +4.1 points (95% interval of the
+    mean +2.0 to +6.3)", or "exactly +4.1 points in every run" when the interval is a point),
+    led by "Better" or "Worse" by the KPI's direction (`sim.core.kpis`) for KPIs that have one,
+    with `prob_better` (the fraction of replicates in which the scenario was better).
     """
     text = KPI[kpi]
-    if not all(math.isfinite(v) for v in (mean, p05, p95)):
+    if not math.isfinite(mean):
         return f"No comparison: {text.label} is not defined in these runs."
-    interval = f"90% interval {format_interval(kpi, p05, p95, difference=True)}"
-    tone = difference_tone(p05, p95, text.direction)
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return (f"No interval for {text.label} from a single run: "
+                f"{format_difference(kpi, mean)}.")
+    exact = low == high == mean
+    if exact and mean == 0.0:
+        return f"Equal in every run: {text.label}."
+    tone = difference_tone(low, high, text.direction)
+    amount = (f"exactly {format_difference(kpi, mean)} in every run" if exact else
+              f"{format_difference(kpi, mean)} (95% interval of the mean "
+              f"{format_interval(kpi, low, high, difference=True)})")
     if tone == "none":
-        return (f"No detectable difference in {text.label}: "
-                f"{format_difference(kpi, mean)} ({interval}).")
-    change = (f"{text.up if p05 > 0.0 else text.down} {text.label}: "
-              f"{format_difference(kpi, mean)} ({interval})")
+        hint = runs_hint(mean, runs_needed)
+        return (f"No detectable difference in {text.label}: {amount}"
+                + (f"; {hint}" if hint and hint != "no detectable difference" else "") + ".")
+    change = f"{text.up if low > 0.0 else text.down} {text.label}: {amount}"
     if tone == "neutral":
         return capital(change) + "."
     share = (f", better in {prob_better:.0%} of paired runs"
-             if math.isfinite(prob_better) else "")
+             if math.isfinite(prob_better) and not exact else "")
     return f"{capital(tone)}: {change}{share}."
 
 

@@ -1,8 +1,8 @@
 """Plain-text tables for the terminal: KPI values as a person reads them and one table printer.
 
 `text_table` lays out any rows in aligned columns; `kpi_table` (`womsim run`), `comparison_table`
-(`womsim compare`) and `kpi_list` (`womsim kpis`) are built on it, reading the KPI table of
-`sim.core.kpis` for units and order.
+(`womsim compare`, in the report's words) and `kpi_list` (`womsim kpis`) are built on it, reading
+the KPI table of `sim.core.kpis` for units and order.
 """
 
 from __future__ import annotations
@@ -26,15 +26,6 @@ def format_value(name: str, value: float) -> str:
     if abs(value) >= 1000:
         return f"{value:,.0f}"
     return f"{value:.2f}"
-
-
-def format_difference(name: str, value: float) -> str:
-    """A difference in a KPI, signed: percentage points for fractions; NaN as n/a."""
-    if math.isnan(value):
-        return "n/a"
-    if KPI[name].unit == "percent":
-        return f"{100 * value:+.1f} pp"
-    return f"{value:+,.0f}" if abs(value) >= 1000 else f"{value:+.2f}"
 
 
 def text_table(rows: Sequence[Sequence[str]], align: str | None = None, rule: bool = True
@@ -70,26 +61,36 @@ def kpi_list() -> str:
 
 
 def comparison_table(comparison: Comparison, kpis: Sequence[str] = HEADLINE_KPIS) -> str:
-    """A paired comparison as plain text: what the numbers are, then one table per scenario
-    against the first (both means, the paired difference with its 5-95% percentiles, and the
-    share of replicates in which the scenario is better)."""
-    first = comparison.names[0]
+    """A paired comparison as plain text: what the numbers are, then one table per
+    pair "B vs A": both means, the mean paired difference with the 95% interval of the mean, the
+    spread of runs (5-95% of the paired differences), P(better) and, where the interval includes
+    0, about how many runs would separate the two (cells as in the report,
+    `sim.present.report_text.difference_cells`)."""
+    # imported here: `womsim run` prints with this module and need not load the report's words
+    from sim.present.report_text import difference_cells, format_value, with_count
+
     replications = comparison.replications
     lines = [f"Paired comparison over {replications} replicates with the same seeds "
-             f"(seed {comparison.seed}). Difference = scenario - {first}: mean, and 5% / 95% = "
-             f"percentiles of the {replications} paired differences; P(better) = "
-             f"share of replicates in which the scenario is better."]
+             f"(seed {comparison.seed}). For B vs A, difference = B - A run by run: its mean "
+             f"and the 95% interval of the mean (Student t); spread of runs = 5% to 95% "
+             f"percentiles of the {replications} paired differences (where single runs fall, "
+             f"not an interval of the mean); P(better) = share of replicates in which B is "
+             f"better (tie: equal in every run)."]
     means = comparison.summary.set_index(["scenario", "kpi"])["mean"]
-    for name in comparison.names[1:]:
-        rows = [("KPI", first, name, "difference", "5%", "95%", "P(better)")]
-        differences = comparison.differences
-        by_kpi = differences[differences["scenario"] == name].set_index("kpi")
+    for name, reference in comparison.pairs:
+        customers = {s: comparison.results[s].n for s in (name, reference)}
+        rows = [("KPI", reference, name, "difference", "95% interval of mean",
+                 "spread of runs", "P(better)", "")]
+        table = comparison.pair(name, reference)
         for kpi in kpis:
-            d = by_kpi.loc[kpi]
-            rows.append((kpi, format_value(kpi, means[first, kpi]),
-                         format_value(kpi, means[name, kpi]),
-                         *(format_difference(kpi, d[c]) for c in ("mean", "p05", "p95")),
-                         "n/a" if math.isnan(d["prob_better"]) else
-                         f"{100 * d['prob_better']:.0f}%"))
-        lines += ["", f"{name} vs {first}", text_table(rows)]
+            cells = difference_cells(kpi, table.loc[kpi])
+            value = {s: float(means[s, kpi]) for s in (name, reference)}
+            shown = {s: with_count(kpi, format_value(kpi, value[s]), value[s] * customers[s])
+                     for s in (name, reference)}
+            gained = value[name] * customers[name] - value[reference] * customers[reference]
+            rows.append((kpi, shown[reference], shown[name],
+                         with_count(kpi, cells["difference"], gained, difference=True)
+                         if cells["interval"] else cells["difference"],
+                         cells["interval"], cells["spread"], cells["chance"], cells["note"]))
+        lines += ["", f"{name} vs {reference}", text_table(rows, align="<>>>>>><")]
     return "\n".join(lines)

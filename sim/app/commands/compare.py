@@ -1,9 +1,11 @@
 """`womsim compare A B [C ...]`: run scenarios with the same replicate seeds, print the paired
-table and write the comparison folder."""
+tables (every scenario against the first, against `--reference`, or every pair) and write the
+comparison folder."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,11 +17,14 @@ from sim.present.tables import comparison_table
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    """`womsim compare`: run, print the paired table, write the comparison folder."""
+    """`womsim compare`: run, warn, print the paired tables, write the comparison folder."""
     started = time.perf_counter()
     comparison = compare(args.scenarios, replications=args.reps, seed=args.seed,
-                         workers=args.workers, progress=True)
+                         workers=args.workers, progress=True, reference=args.reference,
+                         all_pairs=args.all_pairs, overrides=args.set, weeks=args.weeks)
     elapsed = time.perf_counter() - started
+    for warning in comparison.warnings:
+        print(f"womsim: warning: {warning}", file=sys.stderr)
     names = comparison.names
     out = Path(args.out) if args.out else Path("out") / ("compare_" + "_vs_".join(names))
     write_comparison(comparison, out, command=command_line())
@@ -35,12 +40,26 @@ def register(commands: Any) -> None:
     parser = commands.add_parser(
         "compare", help="compare scenarios run with the same replicate seeds",
         description="Run each scenario with the same replicate seeds and report, for every KPI "
-                    "and every scenario against the first, the paired difference (mean and "
-                    "5-95%% percentiles over replicates) and the probability it is better.")
+                    "and every pair B vs A (each scenario against the first, against "
+                    "--reference, or all pairs), the mean paired difference B - A with its 95%% "
+                    "interval, the spread of runs (5%% to 95%% of the paired differences), the "
+                    "probability B is better and, when the interval includes 0, about how many "
+                    "runs would separate them.")
     parser.add_argument("scenarios", nargs="+", metavar="SCENARIO",
-                        help="scenario files (TOML); the first is the reference")
+                        help="scenario files (TOML)")
+    pairing = parser.add_mutually_exclusive_group()
+    pairing.add_argument("--reference", metavar="NAME",
+                         help="compare every scenario against this one (a scenario's name or "
+                              "file as given; default: the first)")
+    pairing.add_argument("--all-pairs", action="store_true",
+                         help="compare every pair of scenarios (each later one against each "
+                              "earlier one)")
     add_options(parser, {"reps": "replicates (default: the first scenario's)",
                          "seed": "seed (default: the first scenario's)",
-                         "workers": WORKERS_HELP,
+                         "weeks": "horizon in weeks for every scenario (default: each one's)"})
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE",
+                        help="override a key in every scenario, e.g. --set network.n=2000 "
+                             "(repeatable)")
+    add_options(parser, {"workers": WORKERS_HELP,
                          "out": "output folder (default: out/compare_A_vs_B/)"})
     parser.set_defaults(func=cmd_compare)

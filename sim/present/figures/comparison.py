@@ -1,13 +1,12 @@
-"""Figures of a paired comparison: KPIs by scenario, adoption over time by scenario, and the panels
-of the differences figure; one colour per scenario, in order, from the project's palette."""
+"""Figures of a paired comparison: the paired differences (each KPI's mean effect with its 95%
+interval), adoption over time and cumulative profit (with break-even weeks) by scenario; one
+colour per scenario, in order, from the project's palette."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from sim.core.kpis import KPI, PANEL_KPIS
 from sim.core.stages import ADOPTED_COLUMNS, SOURCE_COLOURS, STATE_COLOURS, Source, State
@@ -33,40 +32,6 @@ def _colour(index: int) -> str:
 def _scale(kpi: str) -> float:
     """What a KPI's values are multiplied by on an axis: 100 for fractions (percent)."""
     return 100.0 if KPI[kpi].unit == "percent" else 1.0
-
-
-def plot_kpis(comparison: Comparison, path: str | Path,
-              kpis: Sequence[str] = PANEL_KPIS) -> Path:
-    """One panel per KPI: each scenario's mean (dot) and 5-95% interval over replicates (bar)."""
-    names = comparison.names
-    stats = comparison.summary.set_index(["scenario", "kpi"])
-    with plots.figure() as fig:
-        columns = 3
-        axes = fig.subplots(-(-len(kpis) // columns), columns, squeeze=False).ravel()
-        for ax, kpi in zip(axes, kpis, strict=False):
-            scale = _scale(kpi)
-            for index, name in enumerate(names):
-                row = stats.loc[(name, kpi)]
-                y = len(names) - 1 - index  # the reference on top
-                ax.plot([row["p05"] * scale, row["p95"] * scale], [y, y], color=_colour(index),
-                        lw=3, alpha=0.5, solid_capstyle="round")
-                ax.plot(row["mean"] * scale, y, "o", color=_colour(index), ms=8)
-            ax.set_yticks(range(len(names)), list(reversed(names)))
-            ax.set_title(kpi + (" (%)" if scale == 100.0 else ""), loc="left")
-            ax.set_ylim(-0.6, len(names) - 0.4)
-            ax.grid(axis="y", visible=False)
-            ax.xaxis.set_major_locator(MaxNLocator(4))
-            ax.xaxis.set_major_formatter(FuncFormatter(_tick))
-        for ax in axes[len(kpis):]:
-            ax.set_visible(False)
-        fig.suptitle(f"KPIs by scenario: mean and 5–95% interval over "
-                     f"{comparison.replications} replicates (same seeds)", x=0.01, ha="left")
-        return _save(fig, path)
-
-
-def _tick(value: float, _position: int) -> str:
-    """An axis number: thousands separated, small numbers as short as they can be."""
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:g}"
 
 
 def plot_adoption(comparison: Comparison, path: str | Path) -> Path:
@@ -104,14 +69,15 @@ def difference_panels(kpis: Sequence[str] = PANEL_KPIS) -> list[plots.Difference
 
 
 def plot_differences(comparison: Comparison, path: str | Path) -> Path:
-    """Each scenario minus the reference, KPI by KPI (`difference_panels`): mean paired
-    difference and its 5-95% interval, coloured by whether it is better."""
-    return plots.plot_kpi_differences(comparison.differences, path, comparison.names[0],
+    """Each pair B vs A, KPI by KPI (`difference_panels`): the mean paired difference and its
+    95% interval of the mean, coloured by what the interval supports."""
+    return plots.plot_kpi_differences(comparison.differences, path, comparison.reference,
                                       difference_panels())
 
 
 def plot_profit(comparison: Comparison, path: str | Path) -> Path:
-    """Cumulative profit by week, each scenario's median and 5-95% band."""
+    """Cumulative profit by week, each scenario's median and 5-95% band, and the week from which
+    each one's median stays in profit."""
     return plots.plot_profit_by_scenario(
         {name: result.timeseries for name, result in comparison.results.items()}, path,
         SCENARIO_COLOURS)

@@ -1,6 +1,6 @@
-"""Paired differences between scenarios: what an interval of differences supports (better,
-worse, no detectable difference) and one panel per KPI showing each scenario against the
-reference."""
+"""Paired differences between scenarios: what the 95% interval of a mean paired difference
+supports (better, worse, no detectable difference) and one panel per KPI showing each pair's
+mean effect with that interval."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import NamedTuple
 import matplotlib.lines
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
 from sim.present.figures.money import money
@@ -32,11 +33,11 @@ TONE_COLOURS: dict[str, str] = {
 
 
 def _number(value: float) -> str:
-    """An axis number: large ones as money() writes them, thousands with a separator, small
-    ones short; Unicode minus."""
-    if abs(value) >= 1e4:
+    """An axis number: thousands and more as money() writes them (6k, −1.25M), small ones short;
+    Unicode minus."""
+    if abs(value) >= 1e3:
         return money(value)
-    return (f"{value:,.0f}" if abs(value) >= 1e3 else f"{value:g}").replace("-", "−")
+    return f"{value:g}".replace("-", "−")
 
 
 class DifferencePanel(NamedTuple):
@@ -50,54 +51,72 @@ class DifferencePanel(NamedTuple):
     better: int
 
 
-def difference_tone(p05: float, p95: float, better: int) -> str:
-    """What a paired difference with interval [p05, p95] supports (a key of `TONE_COLOURS`):
-    "none" when the interval includes 0 or is undefined, "better" or "worse" when it lies wholly
-    on that side by `better` (+1 higher is better, -1 lower), "neutral" when `better` is 0."""
-    if not (np.isfinite(p05) and np.isfinite(p95)) or p05 <= 0.0 <= p95:
+def difference_tone(low: float, high: float, better: int) -> str:
+    """What a paired difference whose 95% interval of the mean is [low, high] supports (a key of
+    `TONE_COLOURS`): "none" when the interval includes 0 or is undefined, "better" or "worse"
+    when it lies wholly on that side by `better` (+1 higher is better, -1 lower), "neutral" when
+    `better` is 0. A point interval (the same difference in every run) is judged like any
+    other."""
+    if not (np.isfinite(low) and np.isfinite(high)) or low <= 0.0 <= high:
         return "none"
     if better == 0:
         return "neutral"
-    return "better" if better * p05 > 0 else "worse"
+    return "better" if better * low > 0 else "worse"
 
 
-def plot_kpi_differences(differences: pd.DataFrame, path: str | Path, reference: str,
+def pair_label(name: str, reference: str, common: str | None) -> str:
+    """How a pair is named on an axis: "B" when every pair has the same reference (`common`),
+    else "B vs A"."""
+    return name if common is not None else f"{name} vs {reference}"
+
+
+def _draw_panel(ax: Axes, rows: pd.DataFrame, pairs: Sequence[tuple[str, str]],
+                panel: DifferencePanel) -> None:
+    """One KPI's panel: per pair, the mean (dot) and 95% interval of the mean (bar), coloured
+    by `difference_tone`; a line at 0, kept in view."""
+    for index, (name, reference) in enumerate(pairs):
+        row = rows.loc[(name, reference, panel.kpi)]
+        mean, low, high = (row[c] * panel.scale for c in ("mean", "ci_low", "ci_high"))
+        y = len(pairs) - 1 - index
+        colour = TONE_COLOURS[difference_tone(low, high, panel.better)]
+        ax.plot([low, high], [y, y], color=colour, lw=6, alpha=0.55, solid_capstyle="round")
+        ax.plot(mean, y, "o", color=colour, ms=10, markeredgecolor="white")
+    ax.axvline(0.0, color="#444444", lw=1.0)
+    ax.set_ylim(-0.7, len(pairs) - 0.3)
+    ax.grid(axis="y", visible=False)
+    low, high = ax.get_xlim()  # keep 0 in view with some room on both sides
+    span = max(high, 0.0) - min(low, 0.0)
+    ax.set_xlim(min(low, 0.0) - 0.08 * span, max(high, 0.0) + 0.08 * span)
+    ax.xaxis.set_major_locator(MaxNLocator(3, symmetric=False))
+    ax.xaxis.set_major_formatter(lambda v, _: _number(v))
+    direction = {1: "higher is better", -1: "lower is better", 0: "no better direction"}
+    ax.set_title(f"{panel.title}\n{direction[panel.better]}", loc="left", fontsize=12)
+
+
+def plot_kpi_differences(differences: pd.DataFrame, path: str | Path, common: str | None,
                          panels: Sequence[DifferencePanel]) -> Path:
-    """One panel per KPI: each scenario's paired difference against `reference` (a row of a
-    `Comparison.differences` table: mean as a dot, 5-95% interval as a bar), a line at 0, and
-    colours by what the interval supports (`difference_tone`)."""
-    names = list(dict.fromkeys(differences["scenario"]))
-    rows = differences.set_index(["scenario", "kpi"])
+    """One panel per KPI: each pair's paired difference (a row of a `Comparison.differences`
+    table: the mean as a dot, the 95% interval of the mean as a bar), a line at 0, and colours
+    by what the interval supports (`difference_tone`). `common` is the reference of every pair,
+    or None when the pairs have different references."""
+    pairs = list(dict.fromkeys(zip(differences["scenario"], differences["reference"],
+                                   strict=True)))
+    rows = differences.set_index(["scenario", "reference", "kpi"])
     columns = min(3, len(panels))
     with figure() as fig:
         axes = fig.subplots(-(-len(panels) // columns), columns, squeeze=False,
                             sharey=True).ravel()
         for ax, panel in zip(axes, panels, strict=False):
-            for index, name in enumerate(names):
-                mean, p05, p95 = (rows.loc[(name, panel.kpi), c] * panel.scale
-                                  for c in ("mean", "p05", "p95"))
-                y = len(names) - 1 - index
-                colour = TONE_COLOURS[difference_tone(p05, p95, panel.better)]
-                ax.plot([p05, p95], [y, y], color=colour, lw=5, alpha=0.55,
-                        solid_capstyle="round")
-                ax.plot(mean, y, "o", color=colour, ms=9, markeredgecolor="white")
-            ax.axvline(0.0, color="#444444", lw=1.0)
-            ax.set_yticks(range(len(names)), list(reversed(names)))
-            ax.set_ylim(-0.7, len(names) - 0.3)
-            ax.grid(axis="y", visible=False)
-            ax.xaxis.set_major_locator(MaxNLocator(4, symmetric=False))
-            ax.xaxis.set_major_formatter(lambda v, _: _number(v))
-            direction = {1: "higher is better", -1: "lower is better", 0: ""}[panel.better]
-            ax.set_title(f"{panel.title}\n{direction}", loc="left", fontsize=12)
-            low, high = ax.get_xlim()  # keep 0 in view with some room on both sides
-            span = max(high, 0.0) - min(low, 0.0)
-            ax.set_xlim(min(low, 0.0) - 0.05 * span, max(high, 0.0) + 0.05 * span)
+            _draw_panel(ax, rows, pairs, panel)
+        axes[0].set_yticks(range(len(pairs)),
+                           [pair_label(b, a, common) for b, a in reversed(pairs)])
         for ax in axes[len(panels):]:
             ax.set_visible(False)
-        handles = [matplotlib.lines.Line2D([], [], color=c, lw=5, alpha=0.7, marker="o", ms=8)
+        handles = [matplotlib.lines.Line2D([], [], color=c, lw=6, alpha=0.7, marker="o", ms=9)
                    for c in (TONE_COLOURS["better"], TONE_COLOURS["worse"], TONE_COLOURS["none"])]
         fig.legend(handles, ["Better", "Worse", "No detectable difference (interval includes 0)"],
                    loc="outside lower center", ncols=3, frameon=False)
-        fig.suptitle(f"Each scenario minus {reference}, paired by seed: mean and 90% interval",
-                     x=0.01, ha="left")
+        against = f"minus {common}" if common is not None else "B minus A for each pair B vs A"
+        fig.suptitle(f"What changes: each scenario {against}, paired by seed: mean effect and "
+                     "its 95% interval", x=0.01, ha="left")
         return save(fig, path)

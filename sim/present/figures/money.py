@@ -95,20 +95,32 @@ def plot_cumulative_profit(timeseries: pd.DataFrame, path: str | Path) -> Path:
 
 def plot_profit_by_scenario(timeseries: Mapping[str, pd.DataFrame], path: str | Path,
                             colours: Sequence[str]) -> Path:
-    """Profit to date by week for each scenario (name -> timeseries, the reference first):
-    median and 5-95% band over replicates, in `colours` by order."""
+    """Profit to date by week for each scenario (name -> timeseries): median and 5-95% band over
+    replicates, in `colours` by order, each scenario's break-even week (`payback_week` of its
+    median) marked on the zero line and named in the legend."""
     names = list(timeseries)
     first = timeseries[names[0]]
+    weeks = first["week"].nunique()
     with figure() as fig:
         ax = fig.subplots()
         for index, name in enumerate(names):
+            colour = colours[index % len(colours)]
             band = band_by_week(cumulative_money(timeseries[name]), "profit")
-            label = f"{name}: {money(band['median'].iloc[-1])} at the end"
-            draw_band(ax, band, colours[index % len(colours)], label)
+            payback = payback_week(band["median"])
+            when = (f"not paid back in {weeks} weeks" if payback is None
+                    else f"breaks even in week {payback}")
+            draw_band(ax, band, colour, f"{name}: {money(band['median'].iloc[-1])} at the "
+                                        f"end, {when}")
+            if payback is not None:
+                ax.axvline(payback, color=colour, lw=1.2, ls=(0, (4, 3)))
+                ax.plot(payback, 0.0, "o", color=colour, ms=9, markeredgecolor="white",
+                        zorder=4)
         _money_axis(ax, "Profit to date")
         week_axis(ax, first)
-        ax.legend(loc="upper left", frameon=False)
-        ax.set_title(f"{runs_phrase(first).capitalize()}, same seeds in every scenario",
+        ax.legend(loc="best", frameon=False)
+        ax.set_title(f"{runs_phrase(first).capitalize()}, same seeds in every scenario; dots: "
+                     "the week from which the median run stays in profit",
                      loc="left", fontsize=11, color="#444444")
-        fig.suptitle("Cumulative profit by scenario, week by week", x=0.01, ha="left")
+        fig.suptitle("Cumulative profit by scenario, and when each breaks even", x=0.01,
+                     ha="left")
         return save(fig, path)
