@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import analytic
-from sim.analysis.compare import SCENARIO_COLOURS
 from sim.analysis.sweep import Experiment, run_sweep
 from sim.present import figures as plots
+from sim.present.figures.comparison import SCENARIO_COLOURS
 
 HERE = Path(__file__).resolve().parent
 STATES = ["unaware", "zmot", "smot", "loyal", "rejected", "churned"]

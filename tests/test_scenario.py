@@ -64,8 +64,8 @@ def test_defaults_are_model_md_numbers():
     assert s.loyalty.repurchase_weeks == 13
     assert s.journey.smot_weeks == 2
     assert s.journey.zmot_weeks == 2
-    assert s.journey.conversion == 0.3
-    assert s.journey.promise_weight == 2.0
+    assert s.journey.conversion == 0.18
+    assert s.journey.promise_weight == 3.0
     assert s.journey.repeat_promise_weight == 0.3
     assert (s.media.tolerance, s.media.credibility_gap) == (0.1, 0.3)
     assert (s.media.credibility_loss, s.media.credibility_gain) == (0.25, 0.01)
@@ -599,3 +599,9 @@ def test_stable_hash_is_the_same_in_another_process():
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            check=True, cwd=root, env={**os.environ, "PYTHONHASHSEED": "123"})
     assert other.stdout.strip() == Scenario.default().stable_hash()
+
+
+def test_the_baseline_file_is_the_default_market():
+    """scenarios/baseline.toml spells out every key at its default (docs/model.md section 8)."""
+    baseline = Scenario.load(Path(__file__).parent.parent / "scenarios" / "baseline.toml")
+    assert set(baseline.differences(Scenario.default())) <= {"name", "description"}

@@ -120,13 +120,15 @@ class JourneyParams:
                               low=0)
     sources: int = param(10, "n_src, sources read at FMOT (Google ZMOT study 2011: 10.4)",
                          type="int", low=0)
-    conversion: float = param(0.3, "pi_0, buy probability at neutral evidence [tuned]", low=0,
+    conversion: float = param(0.18, "pi_0, buy probability at neutral evidence and a neutral "
+                              "brand [tuned]", low=0,
                               high=1)
     review_weight: float = param(math.log(3), "beta_W, weight of net sentiment [assumption]",
                                  low=0)
     owned_weight: float = param(0.5, "beta_o, weight of owned media [assumption]", low=0)
-    promise_weight: float = param(2.0, "beta_B, weight of the promise, at full credibility "
-                                  "[assumption]", low=0)
+    promise_weight: float = param(3.0, "beta_B, weight of the promise at full credibility [tuned: "
+                                  "the profit-maximising promise lies within +0.15 of delivered "
+                                  "quality, after Kopalle & Lehmann 2006]", low=0)
     negativity_weight: float = param(1.0, "lambda_N, weight of negative sources (East, Hammond "
                                      "& Lomax 2008)", low=0, low_open=True)
     wom_anchor: float = param(3.0, "the 3 in w = n/(n + 3) [assumption]", low=0, low_open=True)
