@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sim.core.files import staged_folder
 from sim.core.kpis import CARD_KPIS, KPI, KPI_NAMES
 from sim.present import figures as plots
 from sim.present.figures.comparison import plot_adoption, plot_differences, plot_kpis, plot_profit
@@ -35,7 +36,6 @@ from sim.present.report_text import (
     kpi_label,
     verdict,
 )
-from sim.run.results import staged_folder
 
 if TYPE_CHECKING:
     from sim.analysis.compare import Comparison

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
@@ -61,7 +61,7 @@ def plot_kpis(comparison: Comparison, path: str | Path,
             ax.set_visible(False)
         fig.suptitle(f"KPIs by scenario: mean and 5–95% interval over "
                      f"{comparison.replications} replicates (same seeds)", x=0.01, ha="left")
-        return _save(fig, path)
+        return plots.save(fig, path)
 
 
 def _tick(value: float, _position: int) -> str:
@@ -88,7 +88,7 @@ def plot_adoption(comparison: Comparison, path: str | Path) -> Path:
         ax.set_title(plots.runs_phrase(first_result.timeseries) + ", same seeds in every scenario",
                      loc="left")
         fig.suptitle("Adoption over time by scenario", x=0.01, ha="left")
-        return _save(fig, path)
+        return plots.save(fig, path)
 
 
 def difference_panels(kpis: Sequence[str] = PANEL_KPIS) -> list[plots.DifferencePanel]:
@@ -116,9 +116,3 @@ def plot_profit(comparison: Comparison, path: str | Path) -> Path:
         {name: result.timeseries for name, result in comparison.results.items()}, path,
         SCENARIO_COLOURS)
 
-
-def _save(fig: Any, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", dpi=plots.DPI)
-    return path
