@@ -139,7 +139,7 @@ def draw(rows: list[list[str]], boxes: dict[str, list[str]], imports: Counter) -
                         fontsize=10, style="italic", color=LAYER_COLOUR)
     layer_level = {layer: level for level, row in enumerate(rows) for layer in row}
     digraph = nx.DiGraph()
-    for (source, target), count in imports.items():
+    for (source, target), count in sorted(imports.items()):
         digraph.add_edge(source, target, count=count)
     for source, target, data in digraph.edges(data=True):
         colour = ARROW_COLOURS[layer_level[source[0]] % len(ARROW_COLOURS)]

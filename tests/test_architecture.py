@@ -68,6 +68,15 @@ def test_a_cycle_inside_a_nested_package_is_caught() -> None:
     assert "._probe_cycle_b -> ._probe_cycle_a" in result.stdout
 
 
+def test_the_core_package_and_its_tables_import_without_numba() -> None:
+    # Reading the KPI table or writing a file must not compile or even import the kernels.
+    code = ("import sys, sim.core, sim.core.kpis, sim.core.files; "
+            "print(sorted(m for m in ('numba', 'numpy', 'pandas') if m in sys.modules))")
+    result = run([sys.executable, "-c", code])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_module_and_function_sizes(path: Path) -> None:
     text = path.read_text()
