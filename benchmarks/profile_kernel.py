@@ -1,4 +1,4 @@
-"""Where a week of the kernel goes: each sub-step of `sim.kernels.step`, timed from Python.
+"""Where a week of the kernel goes: each sub-step of `sim.core.kernels.step`, timed from Python.
 
     python benchmarks/profile_kernel.py                      # watts_strogatz, 10^6, 156 weeks
     python benchmarks/profile_kernel.py --kind barabasi_albert --n 100000

@@ -7,7 +7,7 @@
 For each graph kind (barabasi_albert at mean degree 8, watts_strogatz at mean degree 10) and
 size n it reports, from a fresh subprocess per size so that peak memory does not mix: the native
 graph build time, the time of one run of the baseline dynamics (`Scenario.default()` with the
-network replaced, 156 weeks, `sim.engine.Engine`) per simulated week and in customer-weeks per
+network replaced, 156 weeks, `sim.run.engine.Engine`) per simulated week and in customer-weeks per
 second, peak resident memory, and (from sim.graph.cache.CACHE_MIN_NODES nodes on) the time to
 build and store the graph in the graph cache (a miss) and to load it back memory-mapped (a hit).
 Then the compile time of the kernels, cold (an empty NUMBA_CACHE_DIR) and warm (the same folder

@@ -1,8 +1,8 @@
 """womsim: word-of-mouth diffusion and the marketing circle of life on social graphs.
 
-The public API: `Scenario` (scenario files), `simulate` (replications of a scenario), `Engine`
-(one run stepped by hand), `WomModel` (the Mesa face) and `load_sweep`. Each is imported on first
-use, so `import sim` stays cheap (no numba, pandas or mesa until something needs them).
+The public API: `Scenario` and `ScenarioError` (scenario files), `simulate` (replications of a
+scenario), `Engine` (one run stepped by hand) and `WomModel` (the Mesa face). Each is imported on
+first use, so `import sim` stays cheap (no numba, pandas or mesa until something needs them).
 """
 
 from importlib import import_module

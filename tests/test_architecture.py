@@ -53,6 +53,30 @@ def test_a_layer_importing_upwards_is_caught() -> None:
     assert "sim.core._probe_upward_import -> sim.app.cli" in result.stdout
 
 
+def test_a_cycle_inside_a_nested_package_is_caught() -> None:
+    # The no-cycles contract covers the packages inside the layers too, not only the layers.
+    folder = PACKAGE / "present" / "figures"
+    probes = {name: folder / f"_probe_cycle_{name}.py" for name in "ab"}
+    probes["a"].write_text("import sim.present.figures._probe_cycle_b  # noqa: F401\n")
+    probes["b"].write_text("import sim.present.figures._probe_cycle_a  # noqa: F401\n")
+    try:
+        result = run([tool("lint-imports"), "--no-cache"])
+    finally:
+        for probe in probes.values():
+            probe.unlink()
+    assert result.returncode != 0
+    assert "._probe_cycle_b -> ._probe_cycle_a" in result.stdout
+
+
+def test_the_core_package_and_its_tables_import_without_numba() -> None:
+    # Reading the KPI table or writing a file must not compile or even import the kernels.
+    code = ("import sys, sim.core, sim.core.kpis, sim.core.files; "
+            "print(sorted(m for m in ('numba', 'numpy', 'pandas') if m in sys.modules))")
+    result = run([sys.executable, "-c", code])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_module_and_function_sizes(path: Path) -> None:
     text = path.read_text()

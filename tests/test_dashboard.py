@@ -31,6 +31,7 @@ from sim.app.dashboard import (
     solara_command,
 )
 from sim.core.kernels import HISTORY_COLUMNS
+from sim.core.kpis import KPIS
 from sim.core.stages import STATE_COLOURS, State
 from sim.mesa.model import WomModel
 from sim.scenario.load import Scenario, ScenarioError
@@ -92,6 +93,37 @@ def test_flows_figure_shows_the_last_weeks_moments():
     for key in ("fmot_buy", "fmot_reject", "experiences", "umot_positive", "repurchase"):
         assert widths[key] == row[key]
     assert sum(widths.values()) > 0
+
+
+def test_headline_shows_the_week_and_the_kpis_the_report_leads_with():
+    scenario, _ = dashboard_scenario(Scenario.default(), ["network.n=150", "weeks=30",
+                                                          "market.innovation=2.0"])
+    model = WomModel(scenario, seed=1)
+    for _ in range(5):
+        model.step()
+    line = dashboard.headline(model)
+    assert line.startswith("**Week 5 of 30** · ")
+    labels = [part.rsplit(" ", 1)[0] for part in line.split(" · ")[1:]]
+    assert labels == [kpi.short for kpi in KPIS if kpi.card]
+    adopted = np.mean(model.engine.customers.adopted_week >= 0)
+    assert adopted > 0 and f"Adoption {100 * adopted:.1f}%" in line
+
+
+def test_large_graphs_get_fewer_layout_iterations(monkeypatch):
+    assert dashboard.layout_iterations(150) == dashboard.LAYOUT_ITERATIONS
+    assert dashboard.layout_iterations(DEFAULT_CUSTOMERS) < dashboard.LAYOUT_ITERATIONS
+    assert dashboard.layout_iterations(10**6) == dashboard.LAYOUT_MIN_ITERATIONS
+    asked = []
+    spring_layout = dashboard.nx.spring_layout
+
+    def spy(graph, **options):
+        asked.append(options["iterations"])
+        return spring_layout(graph, **options)
+
+    monkeypatch.setattr(dashboard.nx, "spring_layout", spy)
+    scenario, _ = dashboard_scenario(Scenario.default(), ["network.n=600"])
+    dashboard.network_drawing(WomModel(scenario, seed=1).engine.graph)
+    assert asked == [dashboard.layout_iterations(600)]
 
 
 def parse(argv: list[str]) -> argparse.Namespace:

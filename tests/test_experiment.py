@@ -22,7 +22,7 @@ import pytest
 import sim.analysis.sweep.worker as experiment_module
 from sim.analysis.sweep import Experiment, run_sweep, runs_of
 from sim.app.commands.sweep import main_sweep, register
-from sim.core.metrics import KPI_NAMES
+from sim.core.kpis import KPI_NAMES
 from sim.core.rng import replicate_seed
 from sim.run.replicates import simulate
 from sim.scenario.load import Scenario, ScenarioError

@@ -14,7 +14,7 @@ from conftest import make_scenario
 
 import sim.mesa.model
 from sim.core.kernels import HISTORY_COLUMNS
-from sim.core.metrics import KPI_NAMES
+from sim.core.kpis import KPI_NAMES
 from sim.core.rng import replicate_seed
 from sim.core.stages import Source, State
 from sim.mesa.model import STATE_REPORTERS, Customer, WomModel

@@ -23,13 +23,13 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.core.files import staged_folder
 from sim.graph import csr, edgelist, generators
 from sim.graph import network as build_module
 from sim.graph.csr import Graph
@@ -162,25 +162,14 @@ def _load(entry: Path) -> Graph | None:
 
 
 def _store(graph: Graph, entry: Path) -> None:
-    """Write `graph` as the cache entry `entry`, atomically: the files go into a temporary
-    folder that is renamed to `entry` only once complete, and removed if anything fails. If
+    """Write `graph` as the cache entry `entry`, atomically (`sim.core.files.staged_folder`). If
     another process stored the same entry first, its copy is kept."""
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", suffix=".tmp", dir=entry.parent))
-    try:
-        tmp.chmod(0o755)  # mkdtemp's 0700 would hide the entry from others sharing the folder
+    with staged_folder(entry, replace=False) as staging:
         arrays = {"indptr": graph.indptr, "indices": graph.indices, "weight": graph.weight}
         if graph.labels is not None:
             arrays["labels"] = np.asarray([str(label) for label in graph.labels], dtype=str)
         stored = [name for name in _ARRAYS if arrays.get(name) is not None]
         for name in stored:
-            np.save(tmp / f"{name}.npy", arrays[name], allow_pickle=False)
-        (tmp / _META).write_text(json.dumps(
+            np.save(staging / f"{name}.npy", arrays[name], allow_pickle=False)
+        (staging / _META).write_text(json.dumps(
             {"n": graph.n, "directed": graph.directed, "arrays": stored}))
-        try:
-            os.rename(tmp, entry)
-        except OSError:
-            if not (entry / _META).exists():  # not a lost race with another writer
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)

@@ -28,7 +28,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim.core.metrics import KPI_NAMES
+from sim.core.kpis import KPI_NAMES
 from sim.core.rng import replicate_seed
 from sim.core.stages import Source, State
 from sim.run.engine import Engine
@@ -106,7 +106,7 @@ class WomModel(mesa.Model):
     (see the module docstring for how they seed the run); use `network.seed` for the graph's.
 
     `step()` simulates one week; `running` turns False at the horizon. `datacollector` records,
-    after each week, the state counts (`unaware`, `zmot`, ...) and every KPI of `metrics.KPI_NAMES`
+    after each week, the state counts (`unaware`, `zmot`, ...) and every KPI of `KPI_NAMES`
     from the engine's arrays, so row k of its model-vars table is week k, as in the engine's
     history (and `mesa.batch_run` reports the last simulated week).
     """
@@ -179,7 +179,7 @@ class WomModel(mesa.Model):
         return {column: int(count) for column, count in zip(STATE_REPORTERS, row, strict=True)}
 
     def kpis(self) -> dict[str, float]:
-        """The run's KPIs (metrics.KPI_NAMES) over the weeks simulated so far, computed once per
+        """The run's KPIs (`KPI_NAMES`) over the weeks simulated so far, computed once per
         week from the engine's arrays."""
         if self._kpis is None or self._kpis[0] != self.engine.week:
             self._kpis = (self.engine.week, self.engine.kpis())

@@ -16,7 +16,6 @@ import base64
 import math
 import os
 import tempfile
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 import jinja2
 
 from sim import __version__
+from sim.core.files import write_file
 from sim.core.kpis import CARD_KPIS, KPI, KPI_NAMES
 from sim.present import figures as plots
 from sim.present.figures.comparison import SCENARIO_COLOURS
@@ -271,21 +271,8 @@ def provenance(command: str | None, scenarios: Mapping[str, Scenario], seeds: Se
 
 
 def write_page(folder: str | os.PathLike, page: str) -> Path:
-    """Write `page` as `folder/report.html` atomically (a temporary file renamed into place)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    # A fresh name opened exclusively, rather than mkstemp, so the file gets the usual
-    # permissions (umask) instead of owner-only.
-    temporary = folder / f".{REPORT_NAME}.{uuid.uuid4().hex}.tmp"
-    try:
-        with temporary.open("x", encoding="utf-8") as file:
-            file.write(page)
-        target = folder / REPORT_NAME
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return target
+    """Write `page` as `folder/report.html` atomically (`sim.core.files.write_file`)."""
+    return write_file(Path(folder) / REPORT_NAME, page)
 
 
 def render_run_report(result: SimulationResult, command: str | None = None,

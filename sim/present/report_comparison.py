@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from sim.core.files import staged_folder
 from sim.core.kpis import CARD_KPIS, KPI, KPI_NAMES
 from sim.present import figures as plots
 from sim.present.figures.comparison import plot_adoption, plot_differences, plot_profit
@@ -40,7 +41,6 @@ from sim.present.report_text import (
     verdict,
     with_count,
 )
-from sim.run.results import staged_folder
 
 if TYPE_CHECKING:
     from sim.analysis.compare import Comparison

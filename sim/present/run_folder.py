@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from sim.core.files import staged_folder
 from sim.present import figures
 from sim.present.report import write_run_report
-from sim.run.results import SimulationResult, staged_folder
+from sim.run.results import SimulationResult
 
 
 def write_run_folder(result: SimulationResult, folder: str | os.PathLike,

@@ -26,7 +26,8 @@ its keep.
 Modules: `data` reads the observed curve, `keys` what is fitted, `runs` simulates candidates,
 `fit` searches, `result` holds the outcome and its tables. The figure and the output folder are
 drawn and written by `sim.present.figures.calibration`, and the command is
-`sim.app.commands.calibrate`.
+`sim.app.commands.calibrate`. It may import `sim.analysis.bass`, `sim.run`, `sim.scenario`,
+`sim.graph` and `sim.core`.
 """
 
 from sim.analysis.calibrate.data import (

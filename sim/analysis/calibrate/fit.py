@@ -20,6 +20,7 @@ from sim.analysis.calibrate.runs import Simulator, percent_at, rmse
 from sim.core.rng import derived_seed, replicate_seed
 from sim.graph import Graph
 from sim.run.engine import build_scenario_graph
+from sim.run.pool import available_cores
 from sim.run.replicates import PARALLEL_THRESHOLD_CUSTOMER_WEEKS
 from sim.scenario import Scenario, ScenarioError
 
@@ -131,8 +132,7 @@ def _default_workers(graph: Graph, weeks: int, replicates: int) -> int:
     """One worker per core (at most one per replicate) for jobs large enough to pay for the
     processes, else 1."""
     work = (graph.n + _STEP_COST_IN_CUSTOMERS) * weeks * replicates
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-    return min(replicates, cores) if work >= PARALLEL_THRESHOLD_CUSTOMER_WEEKS else 1
+    return min(replicates, available_cores()) if work >= PARALLEL_THRESHOLD_CUSTOMER_WEEKS else 1
 
 
 def _search_with_refits(simulator: Simulator, problem: _Problem, refits: int

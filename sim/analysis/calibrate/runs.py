@@ -3,15 +3,14 @@ each candidate (kept, since refits revisit them), in worker processes or in this
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.graph import Graph
 from sim.run.engine import Engine
+from sim.run.pool import process_pool
 from sim.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -53,10 +52,8 @@ class Simulator:
         self.progress = progress  # told how many runs each batch finished
         self.pool = None
         if workers > 1:
-            # fork: workers share the graph's memory and inherit the compiled kernels.
-            self.pool = ProcessPoolExecutor(
-                workers, mp_context=multiprocessing.get_context("fork"),
-                initializer=_init_worker, initargs=(graph, customers))
+            # forked workers share the graph's memory and inherit the compiled kernels.
+            self.pool = process_pool(workers, _init_worker, (graph, customers))
 
     def close(self) -> None:
         """Stop the worker processes, if any."""

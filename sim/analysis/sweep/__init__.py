@@ -12,6 +12,10 @@ the runs not yet done, the failed ones included (`runner`).
 
 A run that raises is recorded as failed (error and seed) and the sweep goes on; `rerun` runs one
 in the foreground with its traceback.
+
+It may import `sim.run`, `sim.scenario`, `sim.graph` and `sim.core` (Dask only in `cluster`,
+when a scheduler is given); nothing in `sim.analysis` outside it imports its modules but
+`sensitivity`, which sweeps a design.
 """
 
 from sim.analysis.sweep.design import Design, Factor

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.analysis.sweep.design import DESIGNS, SAMPLED_DESIGNS, Design, Factor
-from sim.core.metrics import KPI_NAMES
+from sim.core.kpis import KPI_NAMES
 from sim.core.rng import replicate_seed
 from sim.scenario.load import (
     EVENT_KEY_RE,

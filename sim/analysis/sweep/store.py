@@ -15,7 +15,6 @@ for a canonical order.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ import pandas as pd
 from sim import __version__
 from sim.analysis.sweep.experiment import Experiment
 from sim.analysis.sweep.worker import RunOutcome
+from sim.core.files import staged_file, write_file
 from sim.run.results import history_table
 from sim.scenario.load import ScenarioError
 
@@ -169,8 +169,8 @@ class ResultStore:
                              **dict.fromkeys(experiment.kpis, np.float64)})
 
     def _write_manifest(self) -> None:
-        _write_atomically(self.folder / MANIFEST,
-                          (json.dumps(self.manifest, indent=1, allow_nan=True) + "\n").encode())
+        write_file(self.folder / MANIFEST,
+                   json.dumps(self.manifest, indent=1, allow_nan=True) + "\n", durable=True)
 
 
 def runs_of(part: Mapping[str, Any]) -> list[int]:
@@ -201,20 +201,9 @@ def _timeseries_table(outcomes: list[RunOutcome]) -> pd.DataFrame:
     return table.astype({"point": np.int64, "replicate": np.int64})
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to a hidden temporary file beside `path`, flush it to disk, rename it."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-
-
 def _write_parquet(table: pd.DataFrame, path: Path) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    table.to_parquet(temporary, index=False)
-    os.replace(temporary, path)
+    with staged_file(path) as temporary:
+        table.to_parquet(temporary, index=False)
 
 
 @dataclass

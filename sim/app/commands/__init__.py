@@ -1,7 +1,9 @@
 """The `womsim` subcommands, one module per command (or family of commands): each has
 `register(commands)`, which adds its subcommand to the parser, and a `cmd_*` function that runs
 it from the parsed arguments. They call the layers below and print; `sim.app.cli` only parses
-and dispatches."""
+and dispatches. They may import every layer below `sim.app`, and this package's helpers; not
+`sim.app.cli` nor each other.
+"""
 
 from __future__ import annotations
 

@@ -12,6 +12,10 @@ On the complete graph every customer is in the same position, so every strategy 
 Random choices (betweenness pivots, Louvain's visiting order, greedy's live edges) are
 counter-based draws (`sim.core.rng`) with purpose codes of their own, so results do not depend on
 the machine, the thread count or the order of evaluation.
+
+They are graph algorithms, so they live in `sim.graph`, and may import `sim.graph` and `sim.core`
+only: the scenario that greedy reads (its sharing probabilities) is read by attribute, and the
+seed events that use the rankings are `sim.scenario.events`' and the kernel's.
 """
 
 from sim.graph.seeding.centrality import (

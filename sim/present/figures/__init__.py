@@ -8,7 +8,9 @@ uncertainty band and axis formats. This package re-exports the names other modul
 
 Figures are built on `matplotlib.figure.Figure` objects, never through `pyplot`, and written with
 the Agg renderer: nothing here touches the interactive backend or global figure state, so the
-package is safe in worker processes, notebooks and servers alike.
+package is safe in worker processes, notebooks and servers alike. The package may import
+`sim.analysis` (the results it draws), `sim.run` (the worker pool), `sim.scenario` and `sim.core`
+(the KPI table, the states' colours), never the reports or tables beside it in `sim.present`.
 """
 
 from sim.present.figures.circle import circle_flows, plot_circle_of_life

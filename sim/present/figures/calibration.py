@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.calibrate import WEEKS_PER_UNIT, CalibrationResult
+from sim.core.files import staged_folder
 from sim.core.stages import SOURCE_COLOURS, STATE_COLOURS, Source, State
-from sim.present.figures import BAND_ALPHA, DPI, band_by_week, draw_band, figure
-from sim.run.results import staged_folder
+from sim.present.figures import BAND_ALPHA, band_by_week, draw_band, figure, save
 from sim.scenario import ScenarioError
 
 _SIMULATED_COLOUR = STATE_COLOURS[State.LOYAL]  # adopters are the customers who bought
@@ -81,7 +81,4 @@ def plot_calibration(result: CalibrationResult, path: str | os.PathLike) -> Path
         ax.legend(loc="upper left", frameon=False, fontsize=10)
         fig.suptitle(f"{result.scenario.name} calibrated to {data.path.name}", x=0.01,
                      ha="left")
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, format="png", dpi=DPI)
-    return path
+        return save(fig, path)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sim.core.kpis import KPI, PANEL_KPIS
 from sim.core.stages import ADOPTED_COLUMNS, SOURCE_COLOURS, STATE_COLOURS, Source, State
@@ -53,7 +53,7 @@ def plot_adoption(comparison: Comparison, path: str | Path) -> Path:
         ax.set_title(plots.runs_phrase(first_result.timeseries) + ", same seeds in every scenario",
                      loc="left")
         fig.suptitle("Adoption over time by scenario", x=0.01, ha="left")
-        return _save(fig, path)
+        return plots.save(fig, path)
 
 
 def difference_panels(kpis: Sequence[str] = PANEL_KPIS) -> list[plots.DifferencePanel]:
@@ -82,9 +82,3 @@ def plot_profit(comparison: Comparison, path: str | Path) -> Path:
         {name: result.timeseries for name, result in comparison.results.items()}, path,
         SCENARIO_COLOURS)
 
-
-def _save(fig: Any, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", dpi=plots.DPI)
-    return path

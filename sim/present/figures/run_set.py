@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from sim.present.figures.funnel import plot_funnel
 from sim.present.figures.money import plot_cumulative_profit
 from sim.present.figures.sharing import plot_share_ratio
 from sim.present.figures.states import plot_adoption_by_source, plot_states
+from sim.run.pool import available_cores, worker_pool
 
 RUN_FIGURES: tuple[tuple[str, Callable[[pd.DataFrame, Path], Path]], ...] = (
     ("states.png", plot_states),
@@ -40,11 +39,9 @@ def write_run_figures(timeseries: pd.DataFrame, folder: str | Path,
     run folder takes, so the figures are drawn by forked processes, one per core (`workers`)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-    workers = min(workers or cores, len(RUN_FIGURES))
+    workers = min(workers or available_cores(), len(RUN_FIGURES))
     draw = partial(_draw, timeseries, folder)
     if workers <= 1 or not hasattr(os, "fork"):
         return [draw(index) for index in range(len(RUN_FIGURES))]
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with worker_pool(workers) as pool:
         return list(pool.map(draw, range(len(RUN_FIGURES))))

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from sim.analysis.sensitivity import SensitivityResult
+from sim.core.files import staged_folder
 from sim.core.stages import SOURCE_COLOURS, STATE_COLOURS, Source, State
-from sim.present.figures import DPI, figure
-from sim.run.results import staged_folder
+from sim.present.figures import figure, save
 
 
 def write_sensitivity(result: SensitivityResult, folder: str | os.PathLike) -> Path:
@@ -53,7 +53,4 @@ def plot_indices(result: SensitivityResult, output: str, path: str | Path) -> Pa
         ax.set_title(f"{result.method} analysis, {samples}; error bars: 95% bootstrap "
                      f"intervals (SALib)", loc="left")
         fig.suptitle(f"Sensitivity of {output}", x=0.01, ha="left")
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, format="png", dpi=DPI)
-    return path
+        return save(fig, path)
