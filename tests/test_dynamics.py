@@ -689,9 +689,9 @@ def test_nps_follows_its_formula():
     c = engine.customers
     judged = c.experiences > 0
     assert judged.sum() > 100
-    v = c.valence[judged].astype(np.float64)
-    likelihood = np.where(v >= 0, 7 + 3 * v, 7 + 7 * v)  # 0-10, a neutral experience is 7
-    promoters = np.count_nonzero(likelihood >= 9 - 1e-12)  # v >= 2/3
+    v = c.running_valence[judged].astype(np.float64)  # the whole relationship so far
+    likelihood = np.where(v >= 0, np.minimum(10, 7 + 4 * v), 7 + 7 * v)  # 0-10, neutral is 7
+    promoters = np.count_nonzero(likelihood >= 9 - 1e-12)  # v >= 1/2
     detractors = np.count_nonzero(likelihood <= 6 + 1e-12)  # v <= -1/7
     assert promoters > 0 and detractors > 0
     expected = 100 * (promoters - detractors) / judged.sum()

@@ -206,10 +206,10 @@ def _emotion_log_odds(prm, m, arousal, valence):
             + prm.log_valence_odds * (valence - e[Emotion.VALENCE_MEAN]) / e[Emotion.VALENCE_SD])
 
 
-# Promoters and detractors from valence (4.5, section 7): likelihood to recommend
-# LTR = 7 + 3v for v >= 0 and 7 + 7v below, so a neutral experience is a passive (7), promoters
-# (LTR >= 9) have v >= 2/3 and detractors (LTR <= 6) v <= -1/7.
-PROMOTER_VALENCE = 2.0 / 3.0
+# Promoters and detractors from the running valence (4.5, section 7): likelihood to recommend
+# LTR = min(10, 7 + 4v) for v >= 0 and 7 + 7v below, so a neutral relationship is a passive (7),
+# promoters (LTR >= 9) have v >= 1/2 and detractors (LTR <= 6) v <= -1/7.
+PROMOTER_VALENCE = 0.5
 DETRACTOR_VALENCE = -1.0 / 7.0
 
 
@@ -599,7 +599,8 @@ def smot_and_umot(seed, t, prm, lev, c, m, row):
         c.valence[i] = valence
         c.arousal[i] = arousal
         _remember(prm, c, i, valence)
-        _count_experience(prm, lev.promise[t], performance, valence, arousal, row)
+        _count_experience(prm, lev.promise[t], performance, valence, arousal,
+                          c.running_valence[i], row)
         if prm.emotional_sharing:
             share = _probability_with_log_odds(
                 prm.share_base, _emotion_log_odds(prm, m, arousal, valence) + lev.share_boost[t])
@@ -634,17 +635,18 @@ def _remember(prm, c, i, valence):
 
 
 @njit(cache=True, inline="always")
-def _count_experience(prm, promise, performance, valence, arousal, row):
-    """4.5 The week's totals of experiences, for section 7's weekly outcomes and for 4.7."""
+def _count_experience(prm, promise, performance, valence, arousal, running_valence, row):
+    """4.5 The week's totals of experiences, for section 7's weekly outcomes and for 4.7; the
+    customer recommends (or not) from its running valence, the whole relationship so far."""
     row[Column.EXPERIENCES] += 1
     row[Column.PERFORMANCE_SUM] += performance
     row[Column.VALENCE_SUM] += valence
     row[Column.VALENCE_SQUARES] += valence * valence
     row[Column.AROUSAL_SUM] += arousal
     row[Column.AROUSAL_SQUARES] += arousal * arousal
-    if valence >= PROMOTER_VALENCE:
+    if running_valence >= PROMOTER_VALENCE:
         row[Column.PROMOTERS] += 1
-    elif valence <= DETRACTOR_VALENCE:
+    elif running_valence <= DETRACTOR_VALENCE:
         row[Column.DETRACTORS] += 1
     row[Column.PROMISE_SHORTFALL] += max(0.0, promise - prm.tolerance - performance)
 

@@ -79,7 +79,8 @@ def compute_kpis(history: np.ndarray, customers: Customers, scenario) -> dict[st
     kpis["credibility"] = float(history[-1, Column.CREDIBILITY]) if len(history) else math.nan
 
     judged = customers.experiences > 0
-    valence = customers.valence[judged].astype(np.float64)  # compared as the kernel does
+    # from the running valence, the whole relationship; compared in float64 as the kernel does
+    valence = customers.running_valence[judged].astype(np.float64)
     kpis["nps"] = (100.0 * (np.count_nonzero(valence >= PROMOTER_VALENCE)
                             - np.count_nonzero(valence <= DETRACTOR_VALENCE)) / judged.sum()
                    if judged.any() else math.nan)

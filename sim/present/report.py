@@ -86,6 +86,11 @@ RUN_FIGURES = {
         "Positive and negative word of mouth",
         "Positive shares per negative one over a trailing quarter, against the 3:1 ratio found "
         "across categories by East, Hammond & Wright (2007). Below: the shares behind it."),
+    "outcomes.png": (
+        "How customers feel, week by week",
+        "The net promoter score of each week's experiences, their mean satisfaction, the share "
+        "of returning customers retained, the share of experiences shared, and how far customers "
+        "believe the brand's promise (credibility). Shaded: the scenario's event windows."),
     "cumulative_profit.png": (
         "Cumulative profit",
         "Revenue, cost and profit to date. Lines are the median run; bands hold 90% of runs."),
@@ -234,7 +239,7 @@ def run_figures(result: SimulationResult, folder: Path | None) -> list[dict[str,
             raise FileNotFoundError(f"{folder}: missing figures {', '.join(missing)}")
         return embed_figures({name: Path(folder) / name for name in RUN_FIGURES}, RUN_FIGURES)
     with tempfile.TemporaryDirectory(prefix="womsim-report-") as scratch:
-        paths = plots.write_run_figures(result.timeseries, scratch)
+        paths = plots.write_run_figures(result.timeseries, scratch, events=result.scenario.events)
         return embed_figures({path.name: path for path in paths}, RUN_FIGURES)
 
 

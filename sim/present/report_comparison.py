@@ -196,7 +196,8 @@ def write_comparison(comparison: Comparison, folder: str | os.PathLike,
     with staged_folder(folder) as staging:
         comparison.write_tables(staging, command)
         for name, result in comparison.results.items():
-            plots.write_run_figures(result.timeseries, staging / name / "figures")
+            plots.write_run_figures(result.timeseries, staging / name / "figures",
+                                    events=result.scenario.events)
             write_run_report(result, staging / name, command, figures=staging / name / "figures")
         write_comparison_figures(comparison, staging / "figures")
         write_comparison_report(comparison, staging, command, staging / "figures")

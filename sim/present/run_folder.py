@@ -21,6 +21,7 @@ def write_run_folder(result: SimulationResult, folder: str | os.PathLike,
     folder = Path(folder)
     with staged_folder(folder) as staging:
         result.write_tables(staging, command)
-        figures.write_run_figures(result.timeseries, staging / "figures")
+        figures.write_run_figures(result.timeseries, staging / "figures",
+                                  events=result.scenario.events)
         write_run_report(result, staging, command, figures=staging / "figures")
     return folder

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from matplotlib.axes import Axes
@@ -60,7 +61,8 @@ def _money_axis(ax: Axes, label: str) -> None:
     ax.axhline(0.0, color="#444444", lw=1.2, zorder=1.5)
 
 
-def plot_cumulative_profit(timeseries: pd.DataFrame, path: str | Path) -> Path:
+def plot_cumulative_profit(timeseries: pd.DataFrame, path: str | Path,
+                           events: Sequence[Any] = ()) -> Path:
     """Revenue, cost and profit to date, week by week (median and 5-95% band over replicates);
     the title gives the final profit and when the run paid back."""
     table = cumulative_money(timeseries)
@@ -72,7 +74,7 @@ def plot_cumulative_profit(timeseries: pd.DataFrame, path: str | Path) -> Path:
             draw_band(ax, band_by_week(table, column), colour, label, lw=lw)
         profit = band_by_week(table, "profit")["median"]
         _money_axis(ax, "Money to date")
-        week_axis(ax, timeseries)
+        week_axis(ax, timeseries, events)
         payback = payback_week(profit)
         if payback is None:
             when = f"not paid back within {timeseries['week'].nunique()} weeks"

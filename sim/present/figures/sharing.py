@@ -3,7 +3,9 @@ shares for each negative one."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,7 +54,7 @@ def _ratio_label(value: float) -> str:
 
 
 def plot_share_ratio(timeseries: pd.DataFrame, path: str | Path,
-                     window: int = RATIO_WINDOW_WEEKS) -> Path:
+                     window: int = RATIO_WINDOW_WEEKS, events: Sequence[Any] = ()) -> Path:
     """Positive over negative shares over time, against the 3:1 field benchmark.
 
     Top: the ratio over a trailing `window` weeks (median and 5-95% band over replicates, on a
@@ -95,7 +97,7 @@ def plot_share_ratio(timeseries: pd.DataFrame, path: str | Path,
         bottom.set_ylabel(f"Shares a week\n({window}-week mean)")
         bottom.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}" if v >= 10 else f"{v:g}")
         bottom.legend(loc="upper left", frameon=False, ncols=2)
-        week_axis(bottom, timeseries)
+        week_axis(bottom, timeseries, events)
         verdict = (f"{overall:.1f} positive shares per negative one over the run"
                    if np.isfinite(overall) else "no negative share in the run")
         fig.suptitle(f"Word of mouth: {verdict} (field benchmark 3)", x=0.01, ha="left")

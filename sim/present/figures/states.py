@@ -3,7 +3,9 @@ adopters by the source that brought them in."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,7 +34,8 @@ from sim.present.figures.style import (
 )
 
 
-def plot_states(timeseries: pd.DataFrame, path: str | Path, title: str | None = None) -> Path:
+def plot_states(timeseries: pd.DataFrame, path: str | Path, title: str | None = None,
+                events: Sequence[Any] = ()) -> Path:
     """Each state's count over weeks: median line and 5-95% band over replicates.
 
     The top panel shows all states on one customer scale (right axis in percent of N); the bottom
@@ -64,12 +67,13 @@ def plot_states(timeseries: pd.DataFrame, path: str | Path, title: str | None = 
         bottom.set_ylabel("Customers")
         bottom.yaxis.set_major_formatter(lambda v, _: thousands(v))
         bottom.set_title("Zoom: customers researching (ZMOT) and using (SMOT)", loc="left")
-        week_axis(bottom, timeseries)
+        week_axis(bottom, timeseries, events)
         fig.suptitle(title, x=0.01, ha="left")
         return save(fig, path)
 
 
-def plot_adoption_by_source(timeseries: pd.DataFrame, path: str | Path) -> Path:
+def plot_adoption_by_source(timeseries: pd.DataFrame, path: str | Path,
+                            events: Sequence[Any] = ()) -> Path:
     """Cumulative adopters (first purchases and seeds) by acquisition source, in percent of N.
 
     One median line and 5-95% band per source, plus all adopters together; the legend gives each
@@ -102,7 +106,7 @@ def plot_adoption_by_source(timeseries: pd.DataFrame, path: str | Path) -> Path:
         ax.yaxis.set_major_formatter(PercentFormatter())
         right = right_axis(ax, n_customers / 100.0, "Customers")
         right.yaxis.set_major_formatter(lambda v, _: thousands(v))
-        week_axis(ax, timeseries)
+        week_axis(ax, timeseries, events)
         legend = ax.legend(loc="upper left", frameon=False, title="Brought in by", alignment="left")
         legend.get_title().set_fontweight("bold")
         fig.suptitle(

@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -159,10 +160,43 @@ def save(fig: Figure, path: str | Path) -> Path:
     return path
 
 
-def week_axis(ax: Axes, timeseries: pd.DataFrame) -> None:
-    """Label the x axis in weeks and fit it to the run."""
-    ax.set_xlim(timeseries["week"].min(), timeseries["week"].max())
+EVENT_SHADE = "#E8E0F0"  # event windows: a pale violet no state or source uses
+
+
+def event_label(event: Any) -> str:
+    """A few words for a scenario event on a figure: 'quality 0.4', 'campaign +20,000/week'."""
+    if event.kind == "campaign":
+        return f"campaign +{event.spend:,.0f}/week"
+    if event.kind == "seed":
+        return f"{event.count if event.count is not None else len(event.nodes)} seeds"
+    if event.kind == "referral":
+        return "referral programme"
+    names = {"quality": "quality", "promise": "promise", "owned": "owned media"}
+    return f"{names[event.kind]} {event.value:g}"
+
+
+def week_axis(ax: Axes, timeseries: pd.DataFrame, events: Sequence[Any] = ()) -> None:
+    """Label the x axis in weeks, fit it to the run, and mark the scenario's `events` on it and
+    on every panel sharing it: windows shaded and labelled, seed weeks as dotted lines."""
+    first, last = timeseries["week"].min(), timeseries["week"].max()
+    ax.set_xlim(first, last)
     ax.set_xlabel("Week")
+    panels = ax.get_shared_x_axes().get_siblings(ax)
+    top = min(panels, key=lambda panel: (panel.get_subplotspec().rowspan.start,
+                                         panel.get_subplotspec().colspan.start))
+    for index, event in enumerate(events):
+        start = event.week if event.kind == "seed" else event.start
+        end = start if event.kind == "seed" else min(event.end, last + 1)
+        if start > last:
+            continue
+        for panel in panels:
+            if event.kind == "seed":
+                panel.axvline(start, color="#7A5C99", ls=":", lw=1.4, zorder=0.5)
+            else:
+                panel.axvspan(start, end, color=EVENT_SHADE, zorder=0, lw=0)
+        top.annotate(event_label(event), xy=(start, 1.0), xycoords=("data", "axes fraction"),
+                     xytext=(2, -2 - 11 * index), textcoords="offset points", va="top", fontsize=9,
+                     color="#4B3A5E")
 
 
 def right_axis(ax: Axes, factor: float, label: str) -> Axes:
