@@ -286,7 +286,12 @@ def make_page(scenario: Scenario | str | os.PathLike | None = None,
     params = model_params(shown, seeding_key)
     state_plot = make_plot_component({state.column: STATE_COLOURS[state] for state in State},
                                      post_process=_label_states)
-    components = [network_view, state_plot, moments_view]
+    # How customers feel, as the run goes (KPIs over the weeks so far: docs/model.md section 7).
+    nps_plot = make_plot_component({"nps": "#3B4B5C"})
+    feeling_plot = make_plot_component({"satisfaction": STATE_COLOURS[State.LOYAL],
+                                        "credibility": "#7A5C99",
+                                        "share_rate": STATE_COLOURS[State.REJECTED]})
+    components = [network_view, state_plot, moments_view, nps_plot, feeling_plot]
 
     @solara.component
     def Page():
