@@ -263,7 +263,8 @@ def test_campaign_adds_its_spend_and_raises_paid_stimulus_only_in_window():
 
 
 # Promise tests turn repurchases off: a returning customer expects its last P, not the promise.
-PROMISE_SETTINGS = {"media.promise": 0.3, "loyalty.repurchase_weeks": 1000.0}
+PROMISE_SETTINGS = {"media.promise": 0.3, "loyalty.repurchase_weeks": 1000.0,
+                    "journey.conversion": 0.4}  # enough buyers in one week to compare
 
 
 def test_higher_promise_converts_more_and_raises_expectations():
