@@ -96,6 +96,12 @@ def synthetic_timeseries(
                     "adopted_seed": seeded,
                     "revenue": 30.0 * (row["fmot_buy"] + row["repurchase"]),
                     "cost": 500.0 + 20.0 * seeded,
+                    # the week's outcomes (NaN without experiences or returns, as in a run)
+                    "satisfaction": rng.uniform(0.6, 0.8) if leaving else np.nan,
+                    "nps_week": rng.uniform(-20, 40) if leaving else np.nan,
+                    "share_rate": shares / leaving if leaving else np.nan,
+                    "retention_week": (returning - churn) / returning if returning else np.nan,
+                    "credibility": 1.0 - 0.002 * week,
                 }
             )
     return pd.DataFrame(rows)
@@ -174,7 +180,7 @@ def test_figures_cope_with_unused_sources_and_a_single_run(tmp_path: Path) -> No
     assert_slide_png(plots.plot_circle_of_life(frame, tmp_path / "c.png"))
 
 
-def test_write_run_figures_creates_the_folder_and_six_pngs(
+def test_write_run_figures_creates_the_folder_and_seven_pngs(
     timeseries: pd.DataFrame, tmp_path: Path
 ) -> None:
     folder = tmp_path / "run" / "figures"
@@ -186,6 +192,7 @@ def test_write_run_figures_creates_the_folder_and_six_pngs(
         "funnel.png",
         "share_ratio.png",
         "cumulative_profit.png",
+        "outcomes.png",
     ]
     for path in paths:
         assert path.parent == folder
