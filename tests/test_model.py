@@ -11,15 +11,19 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import make_scenario
+from packaging.version import Version
 
 import sim.mesa.model
 from sim.core.kernels import HISTORY_COLUMNS
 from sim.core.metrics import KPI_NAMES
 from sim.core.rng import replicate_seed
 from sim.core.stages import Source, State
-from sim.mesa.model import STATE_REPORTERS, Customer, WomModel
+from sim.mesa.model import AGENT_REPORTERS, STATE_REPORTERS, Customer, WomModel
 from sim.run.replicates import run_once, simulate
 from sim.scenario.load import ScenarioError
+
+MESA_REPORTS_LAST_ROW = Version(mesa.__version__) >= Version("3.4")
+"""Mesa 3.4+'s batch_run reports the last collected row; Mesa 3.3's the one before it."""
 
 
 def small(events: list | None = None, **settings) -> object:
@@ -49,10 +53,13 @@ def test_model_stepped_to_the_horizon_is_the_engines_run_for_the_same_seed():
     expected = reference.timeseries[list(HISTORY_COLUMNS)].to_numpy(dtype=np.float64)
     assert np.array_equal(model.engine.history, expected)  # every column, every week
     assert model.run_seed == reference.seeds[0]
-    # The DataCollector's rows are the weeks: state counts from the history, KPIs as the engine's.
+    # As in Mesa, row k of the DataCollector is the market after k steps: row 0 before any
+    # week (everyone unaware), row k the engine's history row k - 1; the last row's KPIs are
+    # the run's.
     table = model.datacollector.get_model_vars_dataframe()
-    assert len(table) == scenario.weeks
-    assert np.array_equal(table[list(STATE_REPORTERS)].to_numpy(), expected[:, : len(State)])
+    assert len(table) == scenario.weeks + 1
+    assert table.loc[0, "unaware"] == model.n  # nobody has heard of the product yet
+    assert np.array_equal(table[list(STATE_REPORTERS)].to_numpy()[1:], expected[:, : len(State)])
     final = reference.runs.iloc[0]
     assert all(same_floats(table[name].iloc[-1], final[name]) for name in KPI_NAMES)
 
@@ -164,7 +171,9 @@ def test_batch_run_returns_a_row_per_run_with_the_kpis_reproducibly():
     assert rows["RunId"].tolist() == [0, 1, 2, 3]
     assert rows["iteration"].tolist() == [0, 0, 1, 1]
     assert rows["quality"].tolist() == [0.5, 0.9, 0.5, 0.9]
-    assert (rows["Step"] == 29).all()  # the row of the last week, as the engine numbers weeks
+    # Step counts the weeks simulated; Mesa 3.4+ reports the last row, Mesa 3.3 (Python 3.11)
+    # the row before it
+    assert (rows["Step"] == (30 if MESA_REPORTS_LAST_ROW else 29)).all()
     assert set(KPI_NAMES) | set(STATE_REPORTERS) <= set(rows.columns)
     pd.testing.assert_frame_equal(rows, batch())
     # With the seed fixed, both iterations are the same runs, and each is the engine's run.
@@ -174,9 +183,55 @@ def test_batch_run_returns_a_row_per_run_with_the_kpis_reproducibly():
     for _, row in rows.iloc[:2].iterrows():
         scenario = make_scenario({"product.quality": row["quality"], "network.n": 300},
                                  weeks=30, seed=3)
-        _, expected = run_once(scenario, replicate_seed(3, 0))
-        assert all(same_floats(row[name], expected[name]) for name in KPI_NAMES)
+        model = run_to_end(WomModel(scenario, seed=3))
+        collected = model.datacollector.get_model_vars_dataframe().loc[row["Step"]]
+        assert all(same_floats(row[name], collected[name]) for name in KPI_NAMES)
+        assert row["unaware"] == collected["unaware"]
+        if MESA_REPORTS_LAST_ROW:  # the last week's row holds the engine's run's KPIs
+            _, expected = run_once(scenario, replicate_seed(3, 0))
+            assert all(same_floats(row[name], expected[name]) for name in KPI_NAMES)
     assert rows.loc[1, "adopted_fraction"] != rows.loc[0, "adopted_fraction"]
+
+
+def test_agent_reporters_collect_each_customers_state_by_name_and_its_numbers():
+    model = run_to_end(WomModel(small(), seed=6, agent_reporters=True))
+    table = model.datacollector.get_agent_vars_dataframe()
+    assert list(table.columns) == list(AGENT_REPORTERS)
+    assert table.index.names == ["Step", "AgentID"]
+    last = table.xs(model.steps, level="Step")
+    c = model.engine.customers
+    by_id = {view.unique_id: view.customer_id for view in model.agents}
+    ids = [by_id[agent] for agent in last.index]
+    assert last["state"].tolist() == [State(c.state[i]).name.lower() for i in ids]
+    assert np.array_equal(last["expectation"].to_numpy(), c.expectation[ids].astype(float))
+    assert np.array_equal(last["valence"].to_numpy(), c.valence[ids].astype(float))
+    # the names tally as the model's state counts
+    counts = last["state"].value_counts()
+    assert {state: int(counts.get(state, 0)) for state in STATE_REPORTERS} == \
+        model.state_counts()
+    assert set(table.index.get_level_values("Step")) == set(range(model.steps + 1))
+
+
+def test_agent_reporters_of_ones_choice_and_their_limits(monkeypatch):
+    model = WomModel(small(), seed=6, agent_reporters={"bought": "purchases",
+                                                       "id": lambda a: a.customer_id})
+    model.step()
+    table = model.datacollector.get_agent_vars_dataframe()
+    assert list(table.columns) == ["bought", "id"] and len(table) == 2 * model.n
+    with pytest.raises(ValueError, match="no attribute 'mood'"):
+        WomModel(small(), seed=6, agent_reporters=["mood"])
+    monkeypatch.setattr(sim.mesa.model, "AGENT_VIEW_LIMIT", 100)
+    with pytest.raises(ValueError, match="at most 100 customers; this market has 400"):
+        WomModel(small(), seed=6, agent_reporters=True)
+
+
+def test_batch_run_with_agent_reporters_gives_states_by_name():
+    rows = pd.DataFrame(mesa.batch_run(
+        WomModel, parameters={"network.n": 120, "weeks": 8, "seed": 2, "agent_reporters": True,
+                              "market.innovation": 0.6},
+        iterations=1, display_progress=False))
+    assert len(rows) == 120 and set(rows["state"]) <= set(STATE_REPORTERS)
+    assert rows["state"].nunique() > 1
 
 
 def test_keyword_overrides_by_dotted_key_and_by_leaf_name():

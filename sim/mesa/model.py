@@ -43,6 +43,10 @@ the model is built (about 600 bytes and 20 us each); larger ones make views only
 STATE_REPORTERS: tuple[str, ...] = tuple(state.column for state in State)
 """The DataCollector's state-count columns, in `State` order (as in the engine's history)."""
 
+AGENT_REPORTERS: tuple[str, ...] = ("state", "expectation", "valence")
+"""The per-customer columns `WomModel(agent_reporters=True)` collects: the state by name
+("unaware", "zmot", ...), the expectation E and the valence v of the last experience."""
+
 _MAX_SCENARIO_SEED = 2**63  # scenario seeds are stored in int64 tables
 
 
@@ -97,6 +101,28 @@ def _kpi_reporter(name: str, model: WomModel) -> float:
     return model.kpis()[name]
 
 
+def _state_name(agent: Customer) -> str:
+    return agent.state.column
+
+
+def agent_reporter_table(chosen: bool | Iterable[str] | Mapping[str, Any]) -> dict[str, Any]:
+    """The DataCollector's agent reporters for `WomModel(agent_reporters=chosen)`: True for
+    `AGENT_REPORTERS`, an iterable of `Customer` attribute names, or a mapping of column ->
+    attribute name or function of a customer, as Mesa's `DataCollector` takes it. `state` is
+    reported by name. Raises ValueError for a name that is not a customer attribute."""
+    if chosen is True:
+        chosen = AGENT_REPORTERS
+    table = dict(chosen) if isinstance(chosen, Mapping) else {name: name for name in chosen}
+    for column, reporter in table.items():
+        if isinstance(reporter, str):
+            if not hasattr(Customer, reporter):
+                raise ValueError(f"agent reporter {column!r}: a customer has no attribute "
+                                 f"{reporter!r}")
+            if reporter == "state":
+                table[column] = _state_name
+    return table
+
+
 class WomModel(mesa.Model):
     """A word-of-mouth market as a Mesa model: one `Engine` run, stepped a week at a time.
 
@@ -106,9 +132,12 @@ class WomModel(mesa.Model):
     (see the module docstring for how they seed the run); use `network.seed` for the graph's.
 
     `step()` simulates one week; `running` turns False at the horizon. `datacollector` records,
-    after each week, the state counts (`unaware`, `zmot`, ...) and every KPI of `metrics.KPI_NAMES`
-    from the engine's arrays, so row k of its model-vars table is week k, as in the engine's
-    history (and `mesa.batch_run` reports the last simulated week).
+    when the model is built and after each week, the state counts (`unaware`, `zmot`, ...) and
+    every KPI of `metrics.KPI_NAMES` from the engine's arrays: as in Mesa, row k of its model-vars
+    table is the market after k steps (row 0 before any week, row k the engine's history row
+    k - 1), and `mesa.batch_run`'s `Step` is the number of weeks simulated. `agent_reporters`
+    adds per-customer columns (`agent_reporter_table`; True for `AGENT_REPORTERS`); they need
+    the customer views, so at most `AGENT_VIEW_LIMIT` customers.
     """
 
     def __init__(
@@ -117,6 +146,7 @@ class WomModel(mesa.Model):
         *,
         seed: float | None = None,
         rng: Any = None,
+        agent_reporters: bool | Iterable[str] | Mapping[str, Any] = False,
         **kwargs: Any,
     ) -> None:
         # Mesa's visualisation checks model parameters against this signature: the var-keyword
@@ -138,7 +168,13 @@ class WomModel(mesa.Model):
         reporters: dict[str, Callable] = {
             state.column: partial(_state_reporter, state) for state in State}
         reporters.update({name: partial(_kpi_reporter, name) for name in KPI_NAMES})
-        self.datacollector = mesa.DataCollector(model_reporters=reporters)
+        agents = agent_reporter_table(agent_reporters) if agent_reporters else {}
+        if agents and not self._views:
+            raise ValueError(f"agent reporters need the customer views, made for at most "
+                             f"{AGENT_VIEW_LIMIT:,} customers; this market has {self.n:,}")
+        self.datacollector = mesa.DataCollector(model_reporters=reporters,
+                                                agent_reporters=agents)
+        self.datacollector.collect(self)
 
     def _scenario_seed(self, seed: Any) -> int:
         """The Mesa seed itself when it is a usable scenario seed, else a draw from `self.rng`
