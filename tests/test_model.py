@@ -4,6 +4,7 @@ resolve (or fail) as documented."""
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import mesa
@@ -69,9 +70,9 @@ def test_the_same_seed_or_rng_gives_the_same_model_and_mesa_picks_one_without():
     a, b = (run_to_end(WomModel(scenario, seed=5)) for _ in range(2))
     assert np.array_equal(a.engine.history, b.engine.history)
     c, d = (WomModel(scenario, rng=np.random.default_rng(9)) for _ in range(2))
-    assert c.scenario.seed == d.scenario.seed and c.run_seed == d.run_seed
+    assert c.market.seed == d.market.seed and c.run_seed == d.run_seed
     # Without a seed Mesa seeds from the operating system: a 63-bit scenario seed each time.
-    assert WomModel(scenario).scenario.seed != WomModel(scenario).scenario.seed
+    assert WomModel(scenario).market.seed != WomModel(scenario).market.seed
     with pytest.raises(ValueError, match="either rng or seed"):
         WomModel(scenario, seed=1, rng=2)
 
@@ -159,12 +160,24 @@ def test_views_are_made_on_demand_above_the_limit(monkeypatch):
     assert len(at_limit.agents) == 100
 
 
+def batch_run(parameters: dict, seeds: list[int]) -> pd.DataFrame:
+    """`mesa.batch_run` with one iteration per seed, as each Mesa version takes it: Mesa 3.5+
+    seeds iteration i with `rng=seeds` (and replaces any `seed` parameter); earlier Mesa with a
+    `seed` parameter, the same for every iteration (so only equal seeds can be given)."""
+    if "rng" in inspect.signature(mesa.batch_run).parameters:
+        options = {"rng": seeds}
+    else:
+        assert len(set(seeds)) == 1
+        parameters, options = {**parameters, "seed": seeds[0]}, {"iterations": len(seeds)}
+    return pd.DataFrame(mesa.batch_run(WomModel, parameters=parameters, max_steps=100,
+                                       display_progress=False, **options))
+
+
 def test_batch_run_returns_a_row_per_run_with_the_kpis_reproducibly():
-    parameters = {"quality": [0.5, 0.9], "network.n": 300, "weeks": 30, "seed": 3}
+    parameters = {"quality": [0.5, 0.9], "network.n": 300, "weeks": 30}
 
     def batch():
-        return pd.DataFrame(mesa.batch_run(WomModel, parameters=parameters, iterations=2,
-                                           max_steps=100, display_progress=False))
+        return batch_run(parameters, [3, 3])
 
     rows = batch()
     # Mesa orders runs by iteration, then parameter combination.
@@ -226,20 +239,25 @@ def test_agent_reporters_of_ones_choice_and_their_limits(monkeypatch):
 
 
 def test_batch_run_with_agent_reporters_gives_states_by_name():
-    rows = pd.DataFrame(mesa.batch_run(
-        WomModel, parameters={"network.n": 120, "weeks": 8, "seed": 2, "agent_reporters": True,
-                              "market.innovation": 0.6},
-        iterations=1, display_progress=False))
+    rows = batch_run({"network.n": 120, "weeks": 8, "agent_reporters": True,
+                      "market.innovation": 0.6}, [2])
     assert len(rows) == 120 and set(rows["state"]) <= set(STATE_REPORTERS)
     assert rows["state"].nunique() > 1
+
+
+def test_the_market_may_be_given_as_scenario_as_before_but_not_twice():
+    scenario = small()
+    assert WomModel(scenario=scenario, seed=3).market == WomModel(scenario, seed=3).market
+    with pytest.raises(ValueError, match="once"):
+        WomModel(scenario, scenario=scenario, seed=3)
 
 
 def test_keyword_overrides_by_dotted_key_and_by_leaf_name():
     dotted = WomModel(small(), seed=1, **{"product.quality": 0.7, "sharing.base": 0.3})
     leaf = WomModel(small(), seed=1, quality=0.7, base=0.3)
-    assert dotted.scenario == leaf.scenario
-    assert leaf.scenario.product.quality == 0.7 and leaf.scenario.sharing.base == 0.3
-    assert WomModel(small(), seed=1, n=150, weeks=12).scenario.network.n == 150
+    assert dotted.market == leaf.market
+    assert leaf.market.product.quality == 0.7 and leaf.market.sharing.base == 0.3
+    assert WomModel(small(), seed=1, n=150, weeks=12).market.network.n == 150
 
 
 def test_an_ambiguous_leaf_name_is_an_error_naming_the_candidates():
@@ -247,8 +265,8 @@ def test_an_ambiguous_leaf_name_is_an_error_naming_the_candidates():
     with pytest.raises(ScenarioError, match=r"ambiguous.*media\.spend, events\[0\]\.spend"):
         WomModel(with_campaign, seed=1, spend=1.0)
     model = WomModel(with_campaign, seed=1, **{"events[0].spend": 50.0, "media.spend": 10.0})
-    assert model.scenario.events[0].spend == 50.0 and model.scenario.media.spend == 10.0
-    assert WomModel(small(), seed=1, spend=10.0).scenario.media.spend == 10.0  # no event: one
+    assert model.market.events[0].spend == 50.0 and model.market.media.spend == 10.0
+    assert WomModel(small(), seed=1, spend=10.0).market.media.spend == 10.0  # no event: one
 
 
 def test_an_unknown_name_is_an_error_with_a_did_you_mean():
