@@ -266,6 +266,9 @@ def test_compare_options_reach_the_comparison_and_bad_ones_exit_2(tmp_path, caps
     assert "--reference 'nope' is none of the scenarios compared" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # argparse: not both
         run_compare([*files, "--reference", "mid", "--all-pairs"])
+    with pytest.raises(SystemExit):
+        run_compare(["--help"])
+    assert "95% interval" in capsys.readouterr().out.replace("\n", " ")
 
 
 def test_scenarios_on_different_networks_are_compared_with_a_warning(tmp_path, capsys,
