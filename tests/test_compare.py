@@ -14,12 +14,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import sim.app.commands.compare as compare_command
 from sim.analysis.compare import compare, difference_stats, network_warning, paired_differences
 from sim.app.commands import run_command
 from sim.app.commands.compare import register
 from sim.core.kpis import KPI, KPI_NAMES
 from sim.core.rng import replicate_seed
+from sim.present.report_comparison import render_comparison_report
 from sim.present.report_text import difference_cells, verdict
+from sim.present.tables import comparison_table
 from sim.scenario.load import Scenario
 
 # A small market where word of mouth matters: paid media alone would take years.
@@ -220,50 +223,68 @@ def test_compare_command_prints_the_table_and_writes_the_folder(tmp_path, capsys
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
-def test_compare_reference_all_pairs_set_and_weeks(tmp_path, capsys):
-    files = [str(scenario_file(tmp_path, name, q))
+def test_compare_reference_all_pairs_set_and_weeks(tmp_path):
+    files = [scenario_file(tmp_path, name, q)
              for name, q in (("low", 0.5), ("mid", 0.7), ("high", 0.9))]
-    out = tmp_path / "pairs"
-    common = ["--reps", "2", "--workers", "1", "--weeks", "20", "--set", "network.n=300"]
-    assert run_compare([*files, "--all-pairs", *common, "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
-    for pair in ("mid vs low", "high vs low", "high vs mid"):
-        assert pair in printed
-    record = json.loads((out / "comparison.json").read_text())
-    assert record["reference"] is None and len(record["pairs"]) == 3
-    for name in ("low", "mid", "high"):  # --set and --weeks reach every scenario
-        scenario = Scenario.load(out / name / "scenario.toml")
-        assert scenario.weeks == 20 and scenario.network.n == 300
-    html = (out / "report.html").read_text(encoding="utf-8")
-    assert "high vs mid" in html and "mid vs low" in html
-    # --reference by name: every other scenario against it, "B vs A" in the same order in
-    # the terminal and the report
-    assert run_compare([*files, "--reference", "mid", *common, "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
-    assert "low vs mid" in printed and "high vs mid" in printed and "vs low" not in printed
-    record = json.loads((out / "comparison.json").read_text())
-    assert record["reference"] == "mid"
-    assert [p["scenario"] for p in record["pairs"]] == ["low", "high"]
-    html = (out / "report.html").read_text(encoding="utf-8")
-    assert "low vs mid" in html and "high vs mid" in html
-    # a reference that is none of them is bad input: one line, exit status 2
-    assert run_compare([*files, "--reference", "nope", *common]) == 2
+    options = {"replications": 2, "workers": 1, "weeks": 20, "overrides": ["network.n=300"]}
+    every = compare(files, all_pairs=True, **options)
+    assert every.reference is None
+    assert every.pairs == [("mid", "low"), ("high", "low"), ("high", "mid")]
+    for result in every.results.values():  # --set and --weeks reach every scenario
+        assert result.scenario.weeks == 20 and result.n == 300
+    printed = comparison_table(every)
+    html = render_comparison_report(every)
+    for name, reference in every.pairs:  # "B vs A" in the same order in terminal and report
+        assert f"{name} vs {reference}" in printed and f"{name} vs {reference}" in html
+        assert len(every.pair(name, reference)) == len(KPI_NAMES)
+    # the reference by name, or by its file as given: every other scenario against it
+    for reference in ("mid", str(files[1])):
+        against = compare(files, reference=reference, **options)
+        assert against.reference == "mid" and against.pairs == [("low", "mid"), ("high", "mid")]
+    assert "vs low" not in comparison_table(against)
+    # each pair is paired replicate by replicate (the interval depends on the pairing)
+    low, high = (every.results[n].runs.set_index("replicate")["nps"] for n in ("low", "high"))
+    expected = difference_stats((high - low.loc[high.index]).to_numpy(), direction=1)
+    row = every.pair("high", "low").loc["nps"]
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((expected["ci_low"],
+                                                             expected["ci_high"]))
+
+
+def test_compare_options_reach_the_comparison_and_bad_ones_exit_2(tmp_path, capsys,
+                                                                  monkeypatch):
+    files = [str(scenario_file(tmp_path, name, q)) for name, q in (("low", 0.5), ("mid", 0.7))]
+    seen = {}
+    monkeypatch.setattr(compare_command, "compare", lambda *a, **k: seen.update(k) or 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        run_compare([*files, "--reference", "mid", "--set", "network.n=300", "--set",
+                     "weeks=9", "--weeks", "20"])
+    assert seen["reference"] == "mid" and not seen["all_pairs"]
+    assert seen["overrides"] == ["network.n=300", "weeks=9"] and seen["weeks"] == 20
+    monkeypatch.undo()
+    # a reference that is none of them is bad input: one line, exit status 2, nothing run
+    assert run_compare([*files, "--reference", "nope"]) == 2
     assert "--reference 'nope' is none of the scenarios compared" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # argparse: not both
+        run_compare([*files, "--reference", "mid", "--all-pairs"])
+    with pytest.raises(SystemExit):
+        run_compare(["--help"])
+    assert "95% interval" in capsys.readouterr().out.replace("\n", " ")
 
 
-def test_scenarios_on_different_networks_are_compared_with_a_warning(tmp_path, capsys):
+def test_scenarios_on_different_networks_are_compared_with_a_warning(tmp_path, capsys,
+                                                                    monkeypatch):
     small = scenario_file(tmp_path, "small", 0.8)
     large = tmp_path / "large.toml"
     large.write_text(f'extends = "{small.name}"\nname = "large"\n[network]\nn = 600\n')
-    out = tmp_path / "cmp"
+    monkeypatch.setattr(compare_command, "write_comparison", lambda *args, **kwargs: None)
     assert run_compare([str(small), str(large), "--reps", "2", "--weeks", "10", "--workers",
-                        "1", "--out", str(out)]) == 0
+                        "1"]) == 0
     err = capsys.readouterr().err
     assert "warning: the scenarios run on different networks (network.n 600 in large" in err
     assert "not common random numbers" in err
-    record = json.loads((out / "comparison.json").read_text())
-    assert len(record["warnings"]) == 1 and "network.n" in record["warnings"][0]
-    assert "not common random numbers" in (out / "report.html").read_text(encoding="utf-8")
+    comparison = compare([small, large], replications=2, weeks=10, workers=1)
+    assert len(comparison.warnings) == 1 and "network.n" in comparison.warnings[0]
+    assert "not common random numbers" in render_comparison_report(comparison)
     # a pinned graph seed that differs is a different network as well
     pinned = tmp_path / "pinned.toml"
     pinned.write_text(f'extends = "{small.name}"\nname = "pinned"\n[network]\nseed = 77\n')

@@ -61,10 +61,23 @@ def test_slider_defaults_rebuild_the_scenario_and_the_seeding_slider_seeds(tmp_p
     scenario, seeding_key = dashboard_scenario(path, ["media.spend=1000"])
     assert scenario.product.quality == 0.6 and scenario.media.spend == 1000
     params = slider_defaults(model_params(scenario, seeding_key))
-    assert WomModel(**params).scenario == scenario.with_overrides({"seed": scenario.seed})
+    assert WomModel(**params).market == scenario.with_overrides({"seed": scenario.seed})
     seeded = WomModel(**{**params, seeding_key: 12})
     seeded.step()
     assert seeded.engine.history[0, HISTORY_COLUMNS.index("stimulus_seed")] == 12
+
+
+def test_mesa_resetting_the_dashboard_keeps_the_market(tmp_path):
+    """Mesa 3.5+ rebuilds the model on reset with a Mesa scenario of its own as `scenario`."""
+    solara_viz = pytest.importorskip("mesa.visualization.solara_viz")
+    if not hasattr(solara_viz, "_build_model_init_kwargs"):
+        pytest.skip("this Mesa resets the model with the slider values alone")
+    scenario, seeding_key = dashboard_scenario(Scenario.default(), ["network.n=150"])
+    params = slider_defaults(model_params(scenario, seeding_key))
+    model = WomModel(**params)
+    again = WomModel(**solara_viz._build_model_init_kwargs(
+        model, params, add_scenario_when_empty=True, require_model_accepts_scenario=True))
+    assert again.market == model.market and again.run_seed == model.run_seed
 
 
 def test_network_figure_colours_each_customer_by_its_state():

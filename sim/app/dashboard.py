@@ -115,7 +115,7 @@ def model_params(scenario: Scenario, seeding_key: str) -> dict[str, Any]:
     media, customers = scenario.media, scenario.network.n
     top_spend = max(20_000.0, 4 * media.spend)
     return {
-        "scenario": scenario,
+        "market": scenario,
         "seed": scenario.seed,
         "product.quality": _slider("Quality Q", scenario.product.quality, 0.0, 1.0, 0.01),
         "media.promise": _slider("Brand promise B", media.promise, 0.0, 1.0, 0.01),
@@ -249,7 +249,7 @@ def headline(model: WomModel) -> str:
     kpis = model.kpis()
     shown = " · ".join(f"{KPI[name].short} {format_value(name, kpis[name])}"
                        for name in CARD_KPIS)
-    return f"**Week {model.week} of {model.scenario.weeks}** · {shown}"
+    return f"**Week {model.week} of {model.market.weeks}** · {shown}"
 
 
 # --- the page --------------------------------------------------------------------------------

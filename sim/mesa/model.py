@@ -11,7 +11,7 @@ holds a view of every customer only for graphs of at most `AGENT_VIEW_LIMIT` cus
 `model.customer(i)` makes views on demand (each is then kept, and registered in `model.agents`).
 
 Seeds follow Mesa's conventions (`seed=` or `rng=`, not both). An integer seed from 0 to 2**63 - 1
-becomes the scenario's seed, so `WomModel(path, seed=S)` is replicate 0 of
+becomes the market's scenario seed, so `WomModel(path, seed=S)` is replicate 0 of
 `womsim run path --seed S` (same graph, unless `network.seed` pins it, and the same draws). Any
 other seed, an `rng`, or none at all (Mesa then seeds from the operating system) has the
 scenario's seed drawn from the model's `rng`: two models built alike are identical.
@@ -35,6 +35,11 @@ from sim.run.engine import Engine
 from sim.scenario import Scenario, ScenarioError, unknown_message
 from sim.scenario.schema import SECTIONS, TopParams, section_keys
 
+try:  # Mesa 3.5+ has scenarios of its own, and keeps one as `model.scenario`
+    from mesa.experimental.scenarios import Scenario as MesaScenario
+except ImportError:  # earlier Mesa
+    MesaScenario = None
+
 AGENT_VIEW_LIMIT = 50_000
 """Graphs of at most this many customers get a `Customer` view of everyone in `model.agents` when
 the model is built (about 600 bytes and 20 us each); larger ones make views only on demand,
@@ -42,6 +47,10 @@ the model is built (about 600 bytes and 20 us each); larger ones make views only
 
 STATE_REPORTERS: tuple[str, ...] = tuple(state.column for state in State)
 """The DataCollector's state-count columns, in `State` order (as in the engine's history)."""
+
+AGENT_REPORTERS: tuple[str, ...] = ("state", "expectation", "valence")
+"""The per-customer columns `WomModel(agent_reporters=True)` collects: the state by name
+("unaware", "zmot", ...), the expectation E and the valence v of the last experience."""
 
 _MAX_SCENARIO_SEED = 2**63  # scenario seeds are stored in int64 tables
 
@@ -93,52 +102,108 @@ def _state_reporter(state: State, model: WomModel) -> int:
     return model.state_counts()[state.column]
 
 
+def _is_mesa_scenario(value: Any) -> bool:
+    """Whether `value` is one of Mesa's own scenarios (Mesa 3.5+), not a womsim one."""
+    return MesaScenario is not None and isinstance(value, MesaScenario)
+
+
 def _kpi_reporter(name: str, model: WomModel) -> float:
     return model.kpis()[name]
+
+
+def _state_name(agent: Customer) -> str:
+    return agent.state.column
+
+
+def agent_reporter_table(chosen: bool | Iterable[str] | Mapping[str, Any]) -> dict[str, Any]:
+    """The DataCollector's agent reporters for `WomModel(agent_reporters=chosen)`: True for
+    `AGENT_REPORTERS`, an iterable of `Customer` attribute names, or a mapping of column ->
+    attribute name or function of a customer, as Mesa's `DataCollector` takes it. `state` is
+    reported by name. Raises ValueError for a name that is not a customer attribute."""
+    if chosen is True:
+        chosen = AGENT_REPORTERS
+    table = dict(chosen) if isinstance(chosen, Mapping) else {name: name for name in chosen}
+    for column, reporter in table.items():
+        if isinstance(reporter, str):
+            if not hasattr(Customer, reporter):
+                raise ValueError(f"agent reporter {column!r}: a customer has no attribute "
+                                 f"{reporter!r}")
+            if reporter == "state":
+                table[column] = _state_name
+    return table
 
 
 class WomModel(mesa.Model):
     """A word-of-mouth market as a Mesa model: one `Engine` run, stepped a week at a time.
 
-    `scenario` is a scenario file, a `Scenario`, or None for the default market (MODEL.md).
-    Keyword arguments override its parameters by dotted key (`**{"product.quality": 0.7}`) or
-    unambiguous leaf name (`quality=0.7`; see `resolve_overrides`). `seed` and `rng` are Mesa's
-    (see the module docstring for how they seed the run); use `network.seed` for the graph's.
+    `market` is a scenario file, a womsim `Scenario`, or None for the default market (MODEL.md);
+    the resolved one is `model.market`. Keyword arguments override its parameters by dotted key
+    (`**{"product.quality": 0.7}`) or unambiguous leaf name (`quality=0.7`; see
+    `resolve_overrides`). `seed` and `rng` are Mesa's (see the module docstring for how they
+    seed the run); use `network.seed` for the graph's. `scenario` is Mesa's own (Mesa 3.5+
+    scenarios, kept as `model.scenario` there); a womsim scenario or file given as `scenario`
+    is taken as the `market`, as earlier versions of this class named it.
 
     `step()` simulates one week; `running` turns False at the horizon. `datacollector` records,
-    after each week, the state counts (`unaware`, `zmot`, ...) and every KPI of `KPI_NAMES`
-    from the engine's arrays, so row k of its model-vars table is week k, as in the engine's
-    history (and `mesa.batch_run` reports the last simulated week).
+    when the model is built and after each week, the state counts (`unaware`, `zmot`, ...) and
+    every KPI of `KPI_NAMES` from the engine's arrays: as in Mesa, row k of its model-vars
+    table is the market after k steps (row 0 before any week, row k the engine's history row
+    k - 1), and `mesa.batch_run`'s `Step` is the number of weeks simulated. `agent_reporters`
+    adds per-customer columns (`agent_reporter_table`; True for `AGENT_REPORTERS`); they need
+    the customer views, so at most `AGENT_VIEW_LIMIT` customers.
     """
 
     def __init__(
         self,
-        scenario: Scenario | str | os.PathLike | None = None,
+        market: Scenario | str | os.PathLike | None = None,
         *,
         seed: float | None = None,
         rng: Any = None,
+        scenario: Any = None,
+        agent_reporters: bool | Iterable[str] | Mapping[str, Any] = False,
         **kwargs: Any,
     ) -> None:
         # Mesa's visualisation checks model parameters against this signature: the var-keyword
         # parameter must be called `kwargs` for it to accept the dotted-key sliders.
-        super().__init__(seed=seed, rng=rng)
-        if scenario is None:
-            scenario = Scenario.default()
-        elif not isinstance(scenario, Scenario):
-            scenario = Scenario.load(scenario)
-        overrides = resolve_overrides(scenario, kwargs)
+        if scenario is not None and not _is_mesa_scenario(scenario):
+            if market is not None:
+                raise ValueError("give the womsim scenario once, as `market`")
+            market, scenario = scenario, None
+        mesa_options = {"scenario": scenario} if scenario is not None else {}
+        if (rng is None and scenario is None and isinstance(seed, numbers.Integral)
+                and not isinstance(seed, bool)):
+            # the same generators as seed= (Mesa seeds both from it), without Mesa 3.5's
+            # deprecation warning for seed= (a Mesa scenario must come with seed= as given)
+            super().__init__(rng=int(seed), **mesa_options)
+        else:
+            super().__init__(seed=seed, rng=rng, **mesa_options)
+        if market is None:
+            market = Scenario.default()
+        elif not isinstance(market, Scenario):
+            market = Scenario.load(market)
+        overrides = resolve_overrides(market, kwargs)
         overrides["seed"] = self._scenario_seed(seed)
-        self.scenario: Scenario = scenario.with_overrides(overrides)
-        self.engine = Engine(self.scenario, replicate_seed(self.scenario.seed, 0))
+        self.market: Scenario = market.with_overrides(overrides)
+        self.engine = Engine(self.market, replicate_seed(self.market.seed, 0))
         self.running = not self.engine.done
         self._kpis: tuple[int, dict[str, float]] | None = None
         self._views: dict[int, Customer] = {}
         if self.engine.n <= AGENT_VIEW_LIMIT:
             self._views = {i: Customer(self, i) for i in range(self.engine.n)}
+        self.datacollector = self._data_collector(agent_reporters)
+        self.datacollector.collect(self)
+
+    def _data_collector(self, agent_reporters: bool | Iterable[str] | Mapping[str, Any]
+                        ) -> mesa.DataCollector:
+        """The DataCollector: state counts and KPIs, and the agent reporters asked for."""
         reporters: dict[str, Callable] = {
             state.column: partial(_state_reporter, state) for state in State}
         reporters.update({name: partial(_kpi_reporter, name) for name in KPI_NAMES})
-        self.datacollector = mesa.DataCollector(model_reporters=reporters)
+        agents = agent_reporter_table(agent_reporters) if agent_reporters else {}
+        if agents and not self._views:
+            raise ValueError(f"agent reporters need the customer views, made for at most "
+                             f"{AGENT_VIEW_LIMIT:,} customers; this market has {self.n:,}")
+        return mesa.DataCollector(model_reporters=reporters, agent_reporters=agents)
 
     def _scenario_seed(self, seed: Any) -> int:
         """The Mesa seed itself when it is a usable scenario seed, else a draw from `self.rng`

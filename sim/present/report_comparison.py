@@ -34,13 +34,8 @@ from sim.present.report import (
     write_page,
     write_run_report,
 )
-from sim.present.report_text import (
-    difference_cells,
-    format_value,
-    kpi_label,
-    verdict,
-    with_count,
-)
+from sim.core.files import staged_folder
+from sim.present.report_text import kpi_label, pair_cells, verdict
 
 if TYPE_CHECKING:
     from sim.analysis.compare import Comparison
@@ -77,27 +72,22 @@ COMPARISON_FIGURES: dict[str, tuple[Callable[[Comparison, Path], Path], str, str
 
 
 def _difference_rows(comparison: Comparison, name: str, reference: str) -> list[dict[str, Any]]:
-    """One row per KPI for `name` vs `reference`: both means (with counts of customers where a
-    KPI is a share of them), the cells of `difference_cells`, and the verdict and its tone,
-    both read from the 95% interval of the mean; the headline KPIs first."""
+    """One row per KPI for `name` vs `reference`: the cells of `pair_cells` (as the terminal
+    table shows them), and the verdict and its tone, both read from the 95% interval of the
+    mean; the headline KPIs first."""
     means = comparison.summary.set_index(["scenario", "kpi"])["mean"]
-    customers = {s: comparison.results[s].n for s in (name, reference)}
+    customers = (comparison.results[name].n, comparison.results[reference].n)
     table = comparison.pair(name, reference)
     order = [*CARD_KPIS, *(k for k in KPI_NAMES if k not in CARD_KPIS)]
     rows = []
     for kpi in order:
         d = table.loc[kpi]
-        cells = difference_cells(kpi, d)
-        value = {s: float(means[s, kpi]) for s in (name, reference)}
-        gained = value[name] * customers[name] - value[reference] * customers[reference]
+        cells = pair_cells(kpi, d, (float(means[name, kpi]), float(means[reference, kpi])),
+                           customers)
         rows.append({
             "kpi": kpi, "label": kpi_label(kpi), "headline": kpi in CARD_KPIS,
-            **{key: with_count(kpi, format_value(kpi, value[s]), value[s] * customers[s])
-               for key, s in (("reference", reference), ("value", name))},
-            "difference": (with_count(kpi, cells["difference"], gained, difference=True)
-                           if cells["interval"] else cells["difference"]),
-            "interval": cells["interval"] or cells["note"], "spread": cells["spread"],
-            "prob_better": cells["chance"],
+            **{key: cells[key] for key in ("reference", "value", "difference", "spread")},
+            "interval": cells["interval"] or cells["note"], "prob_better": cells["chance"],
             "verdict": verdict(kpi, *(float(d[c]) for c in ("mean", "ci_low", "ci_high",
                                                             "prob_better", "runs_needed"))),
             "tone": plots.difference_tone(d["ci_low"], d["ci_high"], KPI[kpi].direction),

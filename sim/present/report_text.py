@@ -177,6 +177,21 @@ def difference_cells(kpi: str, row: Mapping[str, Any]) -> dict[str, str]:
     return cells
 
 
+def pair_cells(kpi: str, row: Mapping[str, Any], means: tuple[float, float],
+               customers: tuple[int, int]) -> dict[str, str]:
+    """`difference_cells` of a pair B vs A with both means: `reference` (A's) and `value`
+    (B's), given as `means` = (B's, A's) over markets of `customers` = (B's, A's), with counts
+    of customers beside shares of them (`with_count`), the difference's too."""
+    cells = difference_cells(kpi, row)
+    counts = (means[0] * customers[0], means[1] * customers[1])
+    if cells["interval"]:
+        cells["difference"] = with_count(kpi, cells["difference"], counts[0] - counts[1],
+                                         difference=True)
+    cells["value"] = with_count(kpi, format_value(kpi, means[0]), counts[0])
+    cells["reference"] = with_count(kpi, format_value(kpi, means[1]), counts[1])
+    return cells
+
+
 def verdict(kpi: str, mean: float, low: float, high: float, prob_better: float,
             runs_needed: float = math.nan) -> str:
     """One line on a paired difference that claims no more than its interval supports.

@@ -67,7 +67,7 @@ def comparison_table(comparison: Comparison, kpis: Sequence[str] = HEADLINE_KPIS
     0, about how many runs would separate the two (cells as in the report,
     `sim.present.report_text.difference_cells`)."""
     # imported here: `womsim run` prints with this module and need not load the report's words
-    from sim.present.report_text import difference_cells, format_value, with_count
+    from sim.present.report_text import pair_cells
 
     replications = comparison.replications
     lines = [f"Paired comparison over {replications} replicates with the same seeds "
@@ -78,19 +78,14 @@ def comparison_table(comparison: Comparison, kpis: Sequence[str] = HEADLINE_KPIS
              f"better (tie: equal in every run)."]
     means = comparison.summary.set_index(["scenario", "kpi"])["mean"]
     for name, reference in comparison.pairs:
-        customers = {s: comparison.results[s].n for s in (name, reference)}
+        customers = (comparison.results[name].n, comparison.results[reference].n)
         rows = [("KPI", reference, name, "difference", "95% interval of mean",
                  "spread of runs", "P(better)", "")]
         table = comparison.pair(name, reference)
         for kpi in kpis:
-            cells = difference_cells(kpi, table.loc[kpi])
-            value = {s: float(means[s, kpi]) for s in (name, reference)}
-            shown = {s: with_count(kpi, format_value(kpi, value[s]), value[s] * customers[s])
-                     for s in (name, reference)}
-            gained = value[name] * customers[name] - value[reference] * customers[reference]
-            rows.append((kpi, shown[reference], shown[name],
-                         with_count(kpi, cells["difference"], gained, difference=True)
-                         if cells["interval"] else cells["difference"],
-                         cells["interval"], cells["spread"], cells["chance"], cells["note"]))
+            cells = pair_cells(kpi, table.loc[kpi], (float(means[name, kpi]),
+                                                    float(means[reference, kpi])), customers)
+            rows.append((kpi, *(cells[c] for c in ("reference", "value", "difference",
+                                                   "interval", "spread", "chance", "note"))))
         lines += ["", f"{name} vs {reference}", text_table(rows, align="<>>>>>><")]
     return "\n".join(lines)

@@ -41,8 +41,8 @@ def register(commands: Any) -> None:
         "compare", help="compare scenarios run with the same replicate seeds",
         description="Run each scenario with the same replicate seeds and report, for every KPI "
                     "and every pair B vs A (each scenario against the first, against "
-                    "--reference, or all pairs), the mean paired difference B - A with its 95%% "
-                    "interval, the spread of runs (5%% to 95%% of the paired differences), the "
+                    "--reference, or all pairs), the mean paired difference B - A with its 95% "
+                    "interval, the spread of runs (5% to 95% of the paired differences), the "
                     "probability B is better and, when the interval includes 0, about how many "
                     "runs would separate them.")
     parser.add_argument("scenarios", nargs="+", metavar="SCENARIO",

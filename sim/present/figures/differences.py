@@ -116,7 +116,7 @@ def plot_kpi_differences(differences: pd.DataFrame, path: str | Path, common: st
                    for c in (TONE_COLOURS["better"], TONE_COLOURS["worse"], TONE_COLOURS["none"])]
         fig.legend(handles, ["Better", "Worse", "No detectable difference (interval includes 0)"],
                    loc="outside lower center", ncols=3, frameon=False)
-        against = f"minus {common}" if common is not None else "B minus A for each pair B vs A"
-        fig.suptitle(f"What changes: each scenario {against}, paired by seed: mean effect and "
-                     "its 95% interval", x=0.01, ha="left")
+        against = f"each scenario minus {common}" if common is not None else "B minus A"
+        fig.suptitle(f"What changes: {against}, run by run with the same seeds\n"
+                     "dot: the mean effect; bar: its 95% interval", x=0.01, ha="left")
         return save(fig, path)
