@@ -119,7 +119,7 @@ def test_credibility_follows_its_recurrence():
 
 def test_the_running_valence_learns_a_drop_faster_than_a_recovery():
     """4.5: v-bar <- v-bar + alpha (v - v-bar), alpha- = 0.5 for a worse experience and
-    alpha+ = 0.2 for a better one; checked at every experience of customers who buy every week
+    alpha+ = 0.35 for a better one; checked at every experience of customers who buy every week
     through a failure and a recovery."""
     scenario = make_scenario(
         {"network.n": 300, "journey.smot_weeks": 1, "loyalty.repurchase_weeks": 1.0,
@@ -135,7 +135,7 @@ def test_the_running_valence_learns_a_drop_faster_than_a_recovery():
         judged = (c.experiences > before) & (before > 0)
         valence = c.valence[judged].astype(np.float64)
         old = remembered[judged]
-        alpha = np.where(valence < old, 0.5, 0.2)
+        alpha = np.where(valence < old, 0.5, 0.35)
         np.testing.assert_allclose(c.running_valence[judged], old + alpha * (valence - old),
                                    rtol=1e-6, atol=1e-6)
         checked["worse"] += int((valence < old).sum())

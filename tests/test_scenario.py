@@ -69,7 +69,7 @@ def test_defaults_are_model_md_numbers():
     assert s.journey.repeat_promise_weight == 0.3
     assert (s.media.tolerance, s.media.credibility_gap) == (0.1, 0.3)
     assert (s.media.credibility_loss, s.media.credibility_gain) == (0.25, 0.01)
-    assert (s.loyalty.memory_worse, s.loyalty.memory_better) == (0.5, 0.2)
+    assert (s.loyalty.memory_worse, s.loyalty.memory_better) == (0.5, 0.35)
     assert (s.sharing.standardise, s.sharing.prior_experiences) == ("experiences", 100.0)
     assert s.product.loss_aversion == 2.25
     assert s.sharing.reach == 1.0

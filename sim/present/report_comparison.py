@@ -34,7 +34,6 @@ from sim.present.report import (
     write_page,
     write_run_report,
 )
-from sim.core.files import staged_folder
 from sim.present.report_text import kpi_label, pair_cells, verdict
 
 if TYPE_CHECKING:

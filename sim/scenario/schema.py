@@ -185,7 +185,7 @@ class LoyaltyParams:
     memory_worse: float = param(0.5, "alpha-, weight of an experience worse than the running "
                                 "valence (Mitra & Golder 2006: drops are learnt fast) "
                                 "[assumption]", low=0, high=1)
-    memory_better: float = param(0.2, "alpha+, weight of an experience better than the running "
+    memory_better: float = param(0.35, "alpha+, weight of an experience better than the running "
                                  "valence (recoveries are learnt slowly) [assumption]", low=0,
                                  high=1)
 
