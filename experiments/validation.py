@@ -5,7 +5,7 @@ section 5) across their parameters, with the simulated points drawn over the ana
 
 Runs (or resumes) the sweeps of validation_bass.toml and validation_cascade.toml into OUT/bass and
 OUT/cascade, writes OUT/bass.png and OUT/cascade.png, and prints the largest gap between the
-simulated means and the analytic values. The formulas are in sim/analytic.py.
+simulated means and the analytic values. The formulas are in sim/analysis/analytic.py.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The engine: one run of a scenario, stepped week by week (DESIGN.md principle 2).
 
 `Engine` owns the graph, the customer arrays, the packed parameters and the history, and calls the
-kernel once per week. It knows nothing of Mesa; `model.WomModel` wraps it.
+kernel once per week. It knows nothing of Mesa; `sim.mesa.model.WomModel` wraps it.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def graph_seed(scenario) -> int:
 
 
 def build_scenario_graph(scenario) -> Graph:
-    """The customer graph a scenario describes, through the graph cache (sim/graph_cache.py):
+    """The customer graph a scenario describes, through the graph cache (sim/graph/cache.py):
     large graphs are built once and then memory-mapped read-only from ~/.cache/womsim/graphs."""
     base_dir = scenario.path.parent if scenario.path is not None else None
     return cached_graph(scenario.network, graph_seed(scenario), base_dir)
