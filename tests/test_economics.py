@@ -66,3 +66,13 @@ def test_assumption_values_name_every_money_input():
     assert values["economics.margin"] == "25.00"
     assert set(values) == {"economics.margin", "economics.quality_cost", "economics.seed_cost",
                            "events[*].reward"}
+
+
+def test_the_comparison_report_lists_the_assumptions_and_the_sensitivity(as_run):
+    from sim.present.report_comparison import render_comparison_report
+
+    html = render_comparison_report(as_run)
+    assert "What the profit verdict rests on" in html
+    assert "economics.quality_cost" in html and "seeded vs base:" in html
+    line = sensitivity_line(profit_sensitivity(as_run, "seeded", "base"))
+    assert line.replace("'", "&#39;") in html

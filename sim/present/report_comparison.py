@@ -18,6 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from sim.analysis.economics import (
+    MONEY_ASSUMPTIONS,
+    assumption_values,
+    profit_sensitivity,
+    sensitivity_line,
+)
 from sim.core.files import staged_folder
 from sim.core.kpis import CARD_KPIS, KPI, KPI_NAMES
 from sim.present import figures as plots
@@ -136,9 +142,25 @@ def render_comparison_report(comparison: Comparison, command: str | None = None,
         "figures": _comparison_figures(comparison, figures),
         "details": _scenario_links(comparison),
         "economics": economics_rows(results),
+        **profit_basis(comparison),
         "provenance": provenance(command, scenarios, comparison.seeds, comparison.seed),
     }
     return render_page(context)
+
+
+def profit_basis(comparison: Comparison) -> dict[str, list[dict[str, str]]]:
+    """What each pair's profit verdict rests on: the money assumptions (with the reference's
+    values) and, per pair, whether the verdict holds at half and double each of them."""
+    reference = comparison.results[comparison.reference or comparison.names[0]].scenario
+    values = assumption_values(reference)
+    return {
+        "money_assumptions": [{"key": a.key, "label": a.label, "value": values[a.key]}
+                              for a in MONEY_ASSUMPTIONS],
+        "profit_sensitivity": [
+            {"pair": f"{name} vs {base}",
+             "line": sensitivity_line(profit_sensitivity(comparison, name, base))}
+            for name, base in comparison.pairs],
+    }
 
 
 def _comparison_figures(comparison: Comparison, folder: Path | None) -> list[dict[str, str]]:

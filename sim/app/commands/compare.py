@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.analysis.compare import compare
+from sim.analysis.economics import profit_sensitivity, sensitivity_line
 from sim.app.commands import WORKERS_HELP, add_options, command_line
 from sim.present.report_comparison import write_comparison
 from sim.present.tables import comparison_table
@@ -30,6 +31,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     write_comparison(comparison, out, command=command_line())
     print(f"{len(names)} scenarios x {comparison.replications} replicates in {elapsed:.1f} s")
     print(comparison_table(comparison))
+    print()
+    for name, base in comparison.pairs:
+        line = sensitivity_line(profit_sensitivity(comparison, name, base))
+        print(f"Profit, {name} vs {base}: {line}")
     print(f"\nwrote {out}/ (report.html, comparison.json, differences.csv, figures/, one folder "
           f"per scenario)")
     return 0
