@@ -124,7 +124,7 @@ class Params(NamedTuple):
     imitation: float  # q, per year
     emotional_talk: bool
     adstock_decay: float
-    saturation: float  # gamma = eps / (1 - eps): the response's half-saturation, in A_ref
+    elasticity: float  # eps, the media response's elasticity at the reference spend
     reference_adstock: float  # A_ref = reference_spend / (1 - decay)
     decide_probability: float  # 1 / (1 + T_Z)
     sources: int  # n_src
@@ -171,6 +171,16 @@ class Levers(NamedTuple):
     referral_reward: np.ndarray
     quality_unit_cost: np.ndarray  # cost of the quality delivered with one paid purchase
     pass_on: np.ndarray  # probability a customer reached by paid media passes its content on
+
+
+def pass_on_probability(base: float, brand_odds: float, heaviness: np.ndarray) -> np.ndarray:
+    """4.3 The probability that a customer reached by paid content passes it on, per week:
+    sigma(logit s_c + ln(brand_odds) h), h the content's brand heaviness (0 customer-voiced,
+    1 brand-heavy); s_c = 0 and 1 mean never and always."""
+    if base <= 0.0 or base >= 1.0:
+        return np.full(heaviness.shape, float(base >= 1.0))
+    log_odds = np.log(base / (1.0 - base)) + np.log(brand_odds) * heaviness
+    return 1.0 / (1.0 + np.exp(-log_odds))
 
 
 class Net(NamedTuple):
@@ -334,7 +344,8 @@ def paid_media(t, prm, lev, m):
     if adstock <= 0.0:
         return 0.0
     x = adstock / prm.reference_adstock
-    return prm.innovation * (1.0 + prm.saturation) * x / (prm.saturation + x)
+    saturation = prm.elasticity / (1.0 - prm.elasticity)  # gamma, in units of A_ref
+    return prm.innovation * (1.0 + saturation) * x / (saturation + x)
 
 
 # --- 4.3 Stimulus --------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ def pack_params(scenario) -> Params:
         imitation=float(scenario.market.imitation),
         emotional_talk=scenario.market.talk == "emotional",
         adstock_decay=float(media.adstock_decay),
-        saturation=media.elasticity / (1.0 - media.elasticity),
+        elasticity=float(media.elasticity),
         reference_adstock=media.reference_spend / (1.0 - media.adstock_decay),
         decide_probability=1.0 / (1.0 + journey.zmot_weeks),
         sources=int(journey.sources),

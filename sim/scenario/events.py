@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.core.kernels import Levers, choose_random_seeds, choose_ranked_seeds
+from sim.core.kernels import (
+    Levers,
+    choose_random_seeds,
+    choose_ranked_seeds,
+    pass_on_probability,
+)
 from sim.core.rng import derived_seed
 from sim.core.state import Customers
 from sim.graph import Graph
@@ -68,16 +73,6 @@ def build_levers(scenario) -> Levers:
     levers.quality_unit_cost[:] = economics.quality_cost * np.maximum(
         levers.quality - economics.quality_cost_base, 0.0)
     return levers
-
-
-def pass_on_probability(base: float, brand_odds: float, heaviness: np.ndarray) -> np.ndarray:
-    """4.3 The probability that a customer reached by paid content passes it on:
-    sigma(logit s_c + ln(brand_odds) h), h the content's brand heaviness (0 customer-voiced,
-    1 brand-heavy); s_c = 0 and 1 mean never and always."""
-    if base <= 0.0 or base >= 1.0:
-        return np.full(heaviness.shape, float(base >= 1.0))
-    log_odds = np.log(base / (1.0 - base)) + np.log(brand_odds) * heaviness
-    return 1.0 / (1.0 + np.exp(-log_odds))
 
 
 def rank_by_degree(graph: Graph, seed: int, scenario: Scenario | None = None) -> np.ndarray:
