@@ -12,6 +12,7 @@ from typing import Any
 
 from sim.analysis.compare import compare
 from sim.analysis.economics import profit_sensitivity, sensitivity_line
+from sim.analysis.horizon import comparison_warnings, longer_horizon, longer_horizon_lines
 from sim.app.commands import WORKERS_HELP, add_options, command_line
 from sim.present.report_comparison import write_comparison
 from sim.present.tables import comparison_table
@@ -35,6 +36,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for name, base in comparison.pairs:
         line = sensitivity_line(profit_sensitivity(comparison, name, base))
         print(f"Profit, {name} vs {base}: {line}")
+    horizon = comparison_warnings(comparison)
+    if horizon:
+        print("\nThe horizon may decide the answer: " + "; ".join(horizon) + ".")
+        print(*longer_horizon_lines(*longer_horizon(comparison, workers=args.workers)),
+              sep="\n")
     print(f"\nwrote {out}/ (report.html, comparison.json, differences.csv, figures/, one folder "
           f"per scenario)")
     return 0

@@ -15,6 +15,7 @@ from sim.scenario.load import Scenario
 
 def cmd_run(args: argparse.Namespace) -> int:
     """`womsim run`: run the replications, print the headline KPIs, write the run folder."""
+    from sim.analysis.horizon import horizon_warnings
     from sim.present.run_folder import write_run_folder
     from sim.run.replicates import simulate
 
@@ -28,6 +29,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"{scenario.name}: {len(result.seeds)} runs x {result.scenario.weeks} weeks, "
           f"{result.n:,} customers, in {elapsed:.1f} s")
     print(kpi_table(result.summary))
+    for warning in horizon_warnings(scenario.name, result):
+        print(f"note: {warning}")
     print(f"\nwrote {out}/ (report.html, summary.json, runs.parquet, timeseries.parquet, "
           f"scenario.toml, figures/)")
     return 0
