@@ -19,12 +19,12 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sim.core.kpis import KPI, KPI_NAMES, KPIS
+from sim.run.engine import build_scenario_graph
 from sim.run.replicates import simulate
 from sim.run.results import SimulationResult, summarise
 from sim.scenario.load import Scenario, ScenarioError
@@ -111,13 +111,15 @@ def compare(
     loaded = [s if isinstance(s, Scenario) else Scenario.load(s) for s in scenarios]
     if len(loaded) < 2:
         raise ScenarioError("a comparison needs at least two scenarios")
+    for scenario in loaded:  # a broken edge list stops the comparison before any run
+        if scenario.network.kind == "edgelist":
+            build_scenario_graph(scenario)
     replications = replications if replications is not None else loaded[0].replications
     seed = seed if seed is not None else loaded[0].seed
     results: dict[str, SimulationResult] = {}
-    for scenario in loaded:
-        result = simulate(scenario, replications=replications, seed=seed, workers=workers,
-                          progress=progress)
-        results[_unique(scenario.name, results)] = result
+    for scenario, name in zip(loaded, unique_names(loaded), strict=True):
+        results[name] = simulate(scenario, replications=replications, seed=seed,
+                                 workers=workers, progress=progress)
     names = list(results)
     summary = pd.DataFrame([{"scenario": name, "kpi": kpi, **stats}
                             for name, result in results.items()
@@ -132,10 +134,14 @@ def compare(
                       differences)
 
 
-def _unique(name: str, taken: dict[str, Any]) -> str:
-    """`name`, or `name-2`, `name-3` ... if already taken (a scenario compared with itself)."""
-    candidate, number = name, 1
-    while candidate in taken:
-        number += 1
-        candidate = f"{name}-{number}"
-    return candidate
+def unique_names(scenarios: Sequence[Scenario]) -> list[str]:
+    """The scenarios' names as a comparison labels them: a name already taken becomes
+    `name-2`, `name-3` ... (a scenario compared with itself)."""
+    names: list[str] = []
+    for scenario in scenarios:
+        candidate, number = scenario.name, 1
+        while candidate in names:
+            number += 1
+            candidate = f"{scenario.name}-{number}"
+        names.append(candidate)
+    return names

@@ -157,7 +157,7 @@ def write_comparison(comparison: Comparison, folder: str | os.PathLike,
     per scenario, `comparison.json`, `differences.csv`), `figures/` (kpis.png, adoption.png)
     and `report.html`. `command` is the command that reproduces it, recorded as it is."""
     folder = Path(folder)
-    with staged_folder(folder) as staging:
+    with staged_folder(folder, command) as staging:
         comparison.write_tables(staging, command)
         plot_kpis(comparison, staging / "figures" / "kpis.png")
         plot_adoption(comparison, staging / "figures" / "adoption.png")

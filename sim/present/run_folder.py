@@ -18,7 +18,7 @@ def write_run_folder(result: SimulationResult, folder: str | os.PathLike,
     `folder` only once complete: if anything fails, an existing `folder` is left as it was.
     `command` is recorded in `scenario.toml` and the report. Returns the folder's path."""
     folder = Path(folder)
-    with staged_folder(folder) as staging:
+    with staged_folder(folder, command) as staging:
         result.write_tables(staging, command)
         figures.write_run_figures(result.timeseries, staging / "figures")
         write_run_report(result, staging, command, figures=staging / "figures")

@@ -5,18 +5,15 @@ A run folder holds `summary.json`, `runs.parquet`, `timeseries.parquet`, `scenar
 (resolved, with the replicate seeds and package version in its header, so that
 `womsim run FOLDER/scenario.toml` repeats the run exactly), and, added by the presentation layer
 in the same staging folder, `figures/` and `report.html`. It is written next to its final place
-and renamed into it at the end (`staged_folder`): an interrupted write never leaves a
-half-written folder where a finished one was.
+and renamed into it at the end (`sim.run.folders.staged_folder`, which the presentation layer
+imports from here): an interrupted write never leaves a half-written folder where a finished one
+was, and a folder womsim did not write is never replaced.
 """
 from __future__ import annotations
 
 import json
 import math
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +24,7 @@ from sim import __version__
 from sim.core.kernels import HISTORY_COLUMNS, REAL_COLUMNS
 from sim.core.metrics import KPI_NAMES
 from sim.core.stages import ADOPTED_COLUMNS
+from sim.run.folders import staged_folder
 
 # Columns that hold money or sums of real numbers; the others are counts of customers.
 
@@ -92,10 +90,11 @@ class SimulationResult:
 
     def write(self, folder: str | os.PathLike, command: str | None = None) -> Path:
         """Write the run's tables as the folder `folder`, atomically (an existing folder is
-        replaced only once the new one is complete); returns its path. The figures and the
-        report are the presentation layer's (`sim.present.run_folder.write_run_folder`)."""
+        replaced only once the new one is complete, and only if womsim wrote it); returns its
+        path. The figures and the report are the presentation layer's
+        (`sim.present.run_folder.write_run_folder`)."""
         folder = Path(folder)
-        with staged_folder(folder) as staging:
+        with staged_folder(folder, command) as staging:
             self.write_tables(staging, command)
         return folder
 
@@ -113,37 +112,3 @@ class SimulationResult:
         if command:
             header.append(f"command: {command}")
         (folder / "scenario.toml").write_text(self.scenario.to_toml(header="\n".join(header)))
-
-
-@contextmanager
-def staged_folder(folder: str | os.PathLike) -> Iterator[Path]:
-    """Write a folder atomically: yields an empty staging folder beside `folder`; when the block
-    finishes, the staging folder replaces `folder` (an existing one is removed only then); when
-    it raises, the staging folder is deleted and `folder` is left as it was."""
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    staging.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would hide the results from others
-    try:
-        yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    replace_folder(staging, folder)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def replace_folder(new: Path, target: Path) -> None:
-    """Move `new` into place at `target`; an existing `target` is removed only afterwards."""
-    if target.exists():
-        retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-        os.replace(target, retired / target.name)
-        os.replace(new, target)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.replace(new, target)

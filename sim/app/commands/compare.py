@@ -8,20 +8,24 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sim.analysis.compare import compare
-from sim.app.commands import WORKERS_HELP, add_options, command_line
+from sim.analysis.compare import compare, unique_names
+from sim.app.commands import FORCE_HELP, WORKERS_HELP, add_options, command_line
 from sim.present.report_comparison import write_comparison
 from sim.present.tables import comparison_table
+from sim.run.folders import check_output_folder
+from sim.scenario.load import Scenario
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """`womsim compare`: run, print the paired table, write the comparison folder."""
+    scenarios = [Scenario.load(path) for path in args.scenarios]
+    names = unique_names(scenarios)
+    out = Path(args.out) if args.out else Path("out") / ("compare_" + "_vs_".join(names))
+    check_output_folder(out, args.force)
     started = time.perf_counter()
-    comparison = compare(args.scenarios, replications=args.reps, seed=args.seed,
+    comparison = compare(scenarios, replications=args.reps, seed=args.seed,
                          workers=args.workers, progress=True)
     elapsed = time.perf_counter() - started
-    names = comparison.names
-    out = Path(args.out) if args.out else Path("out") / ("compare_" + "_vs_".join(names))
     write_comparison(comparison, out, command=command_line())
     print(f"{len(names)} scenarios x {comparison.replications} replicates in {elapsed:.1f} s")
     print(comparison_table(comparison))
@@ -43,4 +47,5 @@ def register(commands: Any) -> None:
                          "seed": "seed (default: the first scenario's)",
                          "workers": WORKERS_HELP,
                          "out": "output folder (default: out/compare_A_vs_B/)"})
+    parser.add_argument("--force", action="store_true", help=FORCE_HELP)
     parser.set_defaults(func=cmd_compare)

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sim.app.commands import WORKERS_HELP, add_options, command_line
+from sim.app.commands import FORCE_HELP, WORKERS_HELP, add_options, command_line
 from sim.present.tables import kpi_list, kpi_table
 from sim.scenario.load import Scenario
 
@@ -16,10 +16,12 @@ from sim.scenario.load import Scenario
 def cmd_run(args: argparse.Namespace) -> int:
     """`womsim run`: run the replications, print the headline KPIs, write the run folder."""
     from sim.present.run_folder import write_run_folder
+    from sim.run.folders import check_output_folder
     from sim.run.replicates import simulate
 
     scenario = Scenario.load(args.scenario, args.set or None)
     out = Path(args.out) if args.out else Path("out") / scenario.name
+    check_output_folder(out, args.force)
     started = time.perf_counter()
     result = simulate(scenario, replications=args.reps, seed=args.seed, weeks=args.weeks,
                       workers=args.workers, progress=True)
@@ -63,6 +65,7 @@ def register(commands: Any) -> None:
                      help="override a scenario key, e.g. --set sharing.base=0.3 (repeatable)")
     add_options(run, {"out": "output folder (default: out/<scenario name>/)",
                       "workers": WORKERS_HELP})
+    run.add_argument("--force", action="store_true", help=FORCE_HELP)
     run.set_defaults(func=cmd_run)
 
     validate = commands.add_parser("validate", help="check scenario files")

@@ -13,6 +13,7 @@ from typing import Any
 
 from sim.analysis.sweep import MANIFEST, PART_RUNS, Experiment, failure_message, rerun, run_sweep
 from sim.app.commands import add_command, add_sweep_arguments, run_command
+from sim.run.folders import remove_womsim_folder
 from sim.scenario.load import ScenarioError
 
 
@@ -22,6 +23,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.rerun:
         return _rerun(experiment, args.rerun)
     out = Path(args.out) if args.out else Path("out") / experiment.name
+    if args.force:
+        remove_womsim_folder(out)
     started = time.perf_counter()
     print(f"{experiment.name}: {len(experiment.points)} points x {experiment.replications} "
           f"replicates = {experiment.run_count} runs ({experiment.design.method} design)")
