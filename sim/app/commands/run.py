@@ -36,16 +36,29 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """`womsim validate`: load each scenario file (raising on the first error) and say what it
-    is, or print it resolved with `--show`."""
+    """`womsim validate`: load each scenario file and read its edge list (raising on the first
+    error) and say what it is, or print it resolved with `--show`."""
     for path in args.scenarios:
         scenario = Scenario.load(path, args.set or None)
+        network = _read_network(scenario)
         if args.show:
             print(scenario.to_toml(header=f"resolved from {path}"))
         else:
-            print(f"{path}: ok ({scenario.name}: {scenario.network.kind}, "
+            print(f"{path}: ok ({scenario.name}: {network}, "
                   f"{scenario.weeks} weeks, {len(scenario.events)} events)")
     return 0
+
+
+def _read_network(scenario: Scenario) -> str:
+    """The scenario's network kind; for an edge list, read it (an InputError names any fault)
+    and add its customers and ties."""
+    if scenario.network.kind != "edgelist":
+        return scenario.network.kind
+    from sim.run.engine import build_scenario_graph
+
+    graph = build_scenario_graph(scenario)
+    ties = graph.n_edges if graph.directed else graph.n_edges // 2
+    return f"edge list {scenario.network.path}, {graph.n:,} customers, {ties:,} ties"
 
 
 def cmd_kpis(_args: argparse.Namespace) -> int:
