@@ -53,7 +53,7 @@ def regular_file(path: str | Path, what: str = "file") -> Path:
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
-        raise InputError(f"no such {what}", file=path) from None
+        raise InputError(f"{what} not found", file=path) from None
     except OSError as error:
         raise InputError(f"cannot read the {what}: {error.strerror}", file=path) from None
     if stat.S_ISDIR(mode):

@@ -87,7 +87,7 @@ def test_a_folder_is_not_an_edge_list(tmp_path):
 
 
 def test_a_missing_edge_list_is_named(tmp_path):
-    with pytest.raises(InputError, match="no such edge list"):
+    with pytest.raises(InputError, match="edge list not found"):
         load_edgelist(tmp_path / "nowhere.csv")
 
 
