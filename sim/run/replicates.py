@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from sim.core.rng import replicate_seed
 from sim.graph import Graph
+from sim.run.budget import check_fits
 from sim.run.engine import Engine, build_scenario_graph
 from sim.run.pool import available_cores, worker_pool
 from sim.run.results import SimulationResult
@@ -74,9 +75,10 @@ def simulate(
                  if value is not None}
     if overrides:
         scenario = scenario.with_overrides(overrides)
+    workers = workers or default_workers(scenario, scenario.replications)
+    check_fits(scenario, workers)
     seeds = [replicate_seed(scenario.seed, r) for r in range(scenario.replications)]
     graph = graph if graph is not None else build_scenario_graph(scenario)
-    workers = workers or default_workers(scenario, len(seeds))
     bar = tqdm(total=len(seeds), desc=f"{scenario.name}", unit="run",
                disable=not progress, leave=False)
     outputs: list = []

@@ -208,7 +208,7 @@ def _check_network(network: NetworkParams, sharing: SharingParams) -> None:
     if network.kind == "complete" and sharing.base > 0:
         raise Invalid("sharing.base",
                       "shares are not allowed on the complete graph; set sharing.base = 0")
-    needed, available = memory_estimate_bytes(network), _available_memory_bytes()
+    needed, available = memory_estimate_bytes(network), available_memory_bytes()
     if available is not None and needed > available:
         have = f"this machine has {available / 1e9:,.1f} GB available"
         if network.kind == "edgelist":
@@ -264,7 +264,7 @@ def _customer_count(network: NetworkParams) -> int | None:
     return network.n
 
 
-def _available_memory_bytes() -> int | None:
+def available_memory_bytes() -> int | None:
     """Memory available to a new run: MemAvailable from /proc/meminfo, else the free physical
     pages; None when neither can be read."""
     try:

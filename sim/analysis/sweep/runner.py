@@ -12,6 +12,7 @@ import pandas as pd
 from sim.analysis.sweep.executor import dispatch, executor_name, sweep_executor
 from sim.analysis.sweep.experiment import Experiment
 from sim.analysis.sweep.store import MANIFEST, PART_RUNS, ResultStore, SweepResult
+from sim.run.budget import check_fits
 from sim.run.replicates import default_workers, run_once
 from sim.scenario.load import ScenarioError
 
@@ -44,6 +45,7 @@ def run_sweep(
         workers = workers or default_workers(experiment.base, experiment.run_count)
         if workers < 1:
             raise ScenarioError(f"must be at least 1, got {workers}", key="--workers")
+        check_fits(experiment.base, workers, kept_replicates=part_runs)
     store = ResultStore(Path(out_dir), experiment, part_runs, executor_name(workers, scheduler))
     done = store.open()
     try:
