@@ -18,6 +18,7 @@ from dataclasses import Field
 from pathlib import Path
 from typing import Any
 
+from sim.core.errors import InputError, regular_file
 from sim.graph.seeding import GREEDY_MAX_NODES
 from sim.scenario.errors import Invalid, show_value, unknown_message
 from sim.scenario.schema import (
@@ -225,8 +226,10 @@ def _check_graph_kind(network: NetworkParams) -> None:
     if kind == "edgelist":
         if network.path is None:
             raise Invalid("network.path", "required when network.kind = 'edgelist'")
-        if not Path(network.path).is_file():
-            raise Invalid("network.path", f"edge-list file not found: {network.path}")
+        try:
+            regular_file(network.path, "edge-list file")
+        except InputError as error:
+            raise Invalid("network.path", f"{error.message}: {network.path}") from None
     elif kind == "configuration":
         if network.degrees is None:
             raise Invalid("network.degrees", "required when network.kind = 'configuration'")
