@@ -6,7 +6,6 @@ limit in the message, rather than failing after hours or exhausting memory.
 MAX_WEEKS = 10_000  # about 190 years of weekly steps
 MAX_REPLICATIONS = 100_000
 MAX_SEED = 2**64 - 1  # seeds are unsigned 64-bit integers (0 .. 2**64 - 1)
-MAX_CUSTOMERS = 2**31 - 1  # node indices are int32
 MAX_SWEEP_RUNS = 10_000_000  # points x replicates of one sweep
 MAX_EXTENDS_DEPTH = 32  # files in one `extends` chain
 MAX_NESTING = 16  # tables and lists nested in a scenario or experiment file

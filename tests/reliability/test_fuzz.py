@@ -130,13 +130,14 @@ def checks_only(monkeypatch):
     monkeypatch.setattr(fit_module, "_prepare", checked)
 
 
+@pytest.mark.usefixtures("checks_only")
 @given(header=st.sampled_from(["week,adopted_fraction", "month,adopted_percent",
                                "week,adopted", "year,adopted", "week,week", "t,x", ""]),
        rows=st.lists(st.tuples(st.floats(allow_nan=True), st.floats(allow_nan=True)),
                      max_size=6),
        junk=st.text(max_size=10))
 @FUZZ
-def test_adoption_data(header, rows, junk, capsys, checks_only, tiny):
+def test_adoption_data(header, rows, junk, capsys, tiny):
     lines = [header] + [f"{a!r},{b!r}" if math.isfinite(a) else f"{a},{b}" for a, b in rows]
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder) / "data.csv"
@@ -158,9 +159,10 @@ def tables_only(monkeypatch):
                         lambda result, folder, command=None: result.write(folder, command))
 
 
+@pytest.mark.usefixtures("tables_only")
 @given(entries=_scenario_tables())
 @settings(FUZZ, max_examples=20)
-def test_scenario_files_that_validate_also_run(entries, capsys, tables_only):
+def test_scenario_files_that_validate_also_run(entries, capsys):
     table = _table(entries)
     if not _writable(table):
         return

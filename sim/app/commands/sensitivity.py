@@ -12,7 +12,7 @@ from sim.analysis.sensitivity import IncompleteSweep, sensitivity
 from sim.analysis.sweep import Experiment
 from sim.app.commands import add_command, add_sweep_arguments
 from sim.present.figures.sensitivity import write_sensitivity
-from sim.run.folders import remove_womsim_folder
+from sim.run.folders import check_output_folder, remove_womsim_folder
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
@@ -21,6 +21,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("out") / experiment.name
     if args.force:
         remove_womsim_folder(out)
+    check_output_folder(out / "sensitivity", resumable=True)  # replaced at the end
     print(f"{experiment.name}: {experiment.design.method} design, {len(experiment.points)} "
           f"points x {experiment.replications} replicates = {experiment.run_count} runs")
     try:
