@@ -36,22 +36,24 @@ def test_run_refuses_an_existing_file(tiny, tmp_path, womsim):
     assert out.read_text() == "keep me"
 
 
+@pytest.mark.slow
 def test_run_writes_a_marked_folder_and_replaces_it_only_with_force(tiny, tmp_path, womsim):
     out = tmp_path / "run"
-    assert womsim("run", tiny, "--out", out)[0] == 0
+    assert womsim("run", tiny, "--out", out, "--reps", "1")[0] == 0
     assert (out / MARKER).is_file() and "womsim" in (out / MARKER).read_text()
     first = (out / "runs.parquet").stat().st_mtime_ns
     status, _, err = womsim("run", tiny, "--out", out)
     assert status == 2 and "--force" in err
     assert (out / "runs.parquet").stat().st_mtime_ns == first
-    assert womsim("run", tiny, "--out", out, "--force")[0] == 0
+    assert womsim("run", tiny, "--out", out, "--force", "--reps", "1")[0] == 0
     assert _hidden(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_an_empty_folder_is_used(tiny, tmp_path, womsim):
     out = tmp_path / "empty"
     out.mkdir()
-    assert womsim("run", tiny, "--out", out)[0] == 0
+    assert womsim("run", tiny, "--out", out, "--reps", "1")[0] == 0
     assert (out / "summary.json").is_file()
 
 
