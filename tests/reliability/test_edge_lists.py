@@ -97,3 +97,15 @@ def test_validate_reads_the_list_and_counts_customers_and_ties(tmp_path, womsim)
     scenario.write_text('[network]\nkind = "edgelist"\npath = "edges.csv"\n')
     status, out, _ = womsim("validate", scenario)
     assert status == 0 and "4 customers, 4 ties" in out
+
+
+def test_a_seed_node_missing_from_the_edge_list_is_exit_2(tmp_path, womsim):
+    (tmp_path / "edges.csv").write_text("source,target\n1,2\n2,3\n")
+    scenario = tmp_path / "net.toml"
+    scenario.write_text('weeks = 3\nreplications = 1\n[network]\nkind = "edgelist"\n'
+                        'path = "edges.csv"\n[[events]]\nkind = "seed"\nweek = 0\n'
+                        'nodes = ["99"]\n')
+    for command in ("validate", "run"):
+        status, _, err = womsim(command, scenario, *(["--out", tmp_path / "o"]
+                                                     if command == "run" else []))
+        assert status == 2 and "events[0].nodes" in err and "'99'" in err

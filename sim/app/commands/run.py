@@ -55,8 +55,12 @@ def _read_network(scenario: Scenario) -> str:
     if scenario.network.kind != "edgelist":
         return scenario.network.kind
     from sim.run.engine import build_scenario_graph
+    from sim.scenario.events import explicit_seeds
 
     graph = build_scenario_graph(scenario)
+    for event in scenario.events:
+        if event.kind == "seed" and event.nodes is not None:
+            explicit_seeds(scenario, graph, event)
     ties = graph.n_edges if graph.directed else graph.n_edges // 2
     return f"edge list {scenario.network.path}, {graph.n:,} customers, {ties:,} ties"
 
