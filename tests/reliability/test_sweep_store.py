@@ -165,3 +165,14 @@ def test_the_manifest_records_checksums_rows_and_inputs(swept):
     assert all(len(part["checksums"]) == 2 for part in manifest["parts"])
     assert set(manifest["inputs"]) == {"the resolved scenario small.toml", "the edge list "
                                        "edges.csv", "the design (points, seeds and KPIs)"}
+
+
+def test_a_changed_edge_list_the_design_varies_over_is_refused(experiment, tmp_path):
+    (tmp_path / "other.csv").write_text("source,target\n1,2\n2,3\n3,1\n")
+    varied = tmp_path / "varied.toml"
+    varied.write_text(EXPERIMENT.replace('"sharing.base" = [0.0, 0.3]',
+                                         '"network.path" = ["edges.csv", "other.csv"]'))
+    run_sweep(varied, tmp_path / "v", workers=1)
+    (tmp_path / "other.csv").write_text("source,target\n1,2\n2,3\n")
+    with pytest.raises(ScenarioError, match="the edge list other.csv changed since"):
+        run_sweep(varied, tmp_path / "v", workers=1)

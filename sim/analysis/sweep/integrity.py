@@ -42,17 +42,22 @@ def _digest(value: Any) -> str:
 
 def input_fingerprints(experiment: Experiment) -> dict[str, str]:
     """A digest of every input that decides the sweep's tables, by what a message calls it:
-    the resolved base scenario, the design (points, seeds, KPIs kept) and, for an edge-list
-    network, the edge list file's contents."""
+    the resolved base scenario, the design (points, seeds, KPIs kept) and the contents of every
+    edge list file it reads (the base scenario's and any the design varies over)."""
     inputs = {
         f"the resolved scenario {experiment.scenario_path.name}": experiment.base.stable_hash(),
         "the design (points, seeds and KPIs)": _digest(
             {"points": experiment.points, "seeds": experiment.replicate_seeds,
              "kpis": experiment.kpis, "timeseries": experiment.timeseries}),
     }
-    network = experiment.base.network
-    if network.kind == "edgelist" and network.path is not None:
-        path = Path(network.path)
+    paths = [experiment.base.network.path] if experiment.base.network.kind == "edgelist" else []
+    for factor in experiment.design.factors:  # edge lists varied over the points
+        if factor.key == "network.path":
+            paths.extend(factor.values or ())
+    for name in paths:
+        if name is None:
+            continue
+        path = Path(name)
         if not path.is_absolute():
             path = experiment.scenario_path.parent / path
         try:
