@@ -78,11 +78,18 @@ def process_pool(workers: int, initializer: Callable[..., Any] | None = None,
 def worker_pool(workers: int, initializer: Callable[..., Any] | None = None,
                 initargs: tuple[Any, ...] = ()) -> Iterator[ProcessPoolExecutor]:
     """`process_pool` for the length of a `with` block. Leaving the block waits for the workers;
-    leaving it by an exception (Ctrl-C included) first cancels the calls not yet started."""
+    leaving it by an exception (Ctrl-C included) cancels the calls not yet started and stops
+    the workers at once (the calls under way would be thrown away)."""
     pool = process_pool(workers, initializer, initargs)
     try:
         yield pool
     except BaseException:
-        pool.shutdown(wait=True, cancel_futures=True)
+        # The executor has no public way to stop calls under way (Python 3.14 adds one).
+        processes = list((pool._processes or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join()
         raise
     pool.shutdown(wait=True)
