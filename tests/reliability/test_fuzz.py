@@ -21,6 +21,7 @@ FUZZ = settings(max_examples=60, deadline=10_000, derandomize=True,
                                        HealthCheck.too_slow])
 
 SCALARS = st.one_of(
+    st.integers(min_value=-5, max_value=300), st.floats(min_value=-1, max_value=2),
     st.integers(min_value=-2**70, max_value=2**70), st.floats(allow_nan=True),
     st.booleans(), st.text(max_size=12), st.sampled_from(
         ["edges.csv", "edgelist", "complete", "barabasi_albert", "seed", "../x.toml", ""]))
@@ -133,8 +134,12 @@ def checks_only(monkeypatch):
 @pytest.mark.usefixtures("checks_only")
 @given(header=st.sampled_from(["week,adopted_fraction", "month,adopted_percent",
                                "week,adopted", "year,adopted", "week,week", "t,x", ""]),
-       rows=st.lists(st.tuples(st.floats(allow_nan=True), st.floats(allow_nan=True)),
-                     max_size=6),
+       rows=st.one_of(
+           st.lists(st.tuples(st.floats(allow_nan=True), st.floats(allow_nan=True)),
+                    max_size=6),
+           st.lists(st.floats(0, 0.2), min_size=2, max_size=6).map(
+               lambda steps: [(float(week), min(1.0, sum(steps[:week + 1])))
+                              for week in range(len(steps))])),
        junk=st.text(max_size=10))
 @FUZZ
 def test_adoption_data(header, rows, junk, capsys, tiny):
