@@ -15,6 +15,10 @@ from sim.scenario.validate import available_memory_bytes, memory_estimate_bytes
 
 # Bytes per replicate-week of results: the history array, its table and the file written.
 _BYTES_PER_WEEK = 3 * 8 * len(HISTORY_COLUMNS)
+# Customer-weeks one core simulates per second: about 2 x 10^7 at 10^6 customers on the
+# development machine (docs/performance.md), rounded down.
+CUSTOMER_WEEKS_PER_SECOND = 1.5e7
+LONG_JOB_SECONDS = 60.0  # from this estimate on, a job says how long it will take
 
 
 def run_bytes(scenario: Scenario, workers: int = 1, kept_replicates: int | None = None) -> int:
@@ -27,6 +31,29 @@ def run_bytes(scenario: Scenario, workers: int = 1, kept_replicates: int | None 
     except OSError:  # an edge list that cannot be read: reading it reports why
         network = 0
     return network * max(1, workers) + kept * scenario.weeks * _BYTES_PER_WEEK
+
+
+def run_seconds(scenario: Scenario, workers: int = 1) -> float | None:
+    """About how many seconds the scenario's replications take on `workers` cores; None when
+    the number of customers is not known before reading an edge list."""
+    network = scenario.network
+    if network.kind == "edgelist":
+        return None
+    customers = len(network.degrees or ()) if network.kind == "configuration" else network.n
+    runs_per_worker = -(-scenario.replications // max(1, workers))
+    return customers * scenario.weeks * runs_per_worker / CUSTOMER_WEEKS_PER_SECOND
+
+
+def long_job_note(scenario: Scenario, workers: int = 1) -> str | None:
+    """"about 3.2 GB and 12 minutes on 4 workers" for a job estimated to take LONG_JOB_SECONDS
+    or more, else None."""
+    seconds = run_seconds(scenario, workers)
+    if seconds is None or seconds < LONG_JOB_SECONDS:
+        return None
+    length = (f"{seconds / 3600:,.1f} hours" if seconds >= 3600
+              else f"{seconds / 60:,.1f} minutes")
+    return (f"{scenario.name}: about {run_bytes(scenario, workers) / 1e9:,.1f} GB and {length} "
+            f"on {max(1, workers)} worker(s)")
 
 
 def check_fits(scenario: Scenario, workers: int = 1, kept_replicates: int | None = None) -> None:

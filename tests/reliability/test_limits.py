@@ -9,6 +9,7 @@ import pytest
 
 from sim.run import budget
 from sim.scenario.limits import MAX_EXTENDS_DEPTH, MAX_NESTING
+from sim.scenario.load import Scenario
 
 
 @pytest.mark.parametrize("setting, shown", [
@@ -92,3 +93,14 @@ def test_a_sweep_beyond_the_largest_size_is_refused(tiny, tmp_path, womsim):
         f'"market.innovation" = [{values}]\n')
     status, _, err = womsim("sweep", tmp_path / "exp.toml", "--out", tmp_path / "o")
     assert status == 2 and "10,000,000 runs" in err
+
+
+def test_a_long_job_says_how_long_and_how_much_memory_before_it_starts():
+    large = Scenario.default().with_overrides({"network.n": 1_000_000, "replications": 160,
+                                               "weeks": 156})
+    # 10^6 customers x 156 weeks x 160 runs at 1.5e7 customer-weeks per second on one core
+    assert budget.run_seconds(large, 1) == pytest.approx(1e6 * 156 * 160 / 1.5e7)
+    assert budget.run_seconds(large, 4) == pytest.approx(budget.run_seconds(large, 1) / 4)
+    note = budget.long_job_note(large, 4)
+    assert note is not None and "GB" in note and "6.9 minutes on 4 worker(s)" in note
+    assert budget.long_job_note(Scenario.default().with_overrides({"network.n": 1000})) is None
