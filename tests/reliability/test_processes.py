@@ -91,7 +91,11 @@ def test_ctrl_c_keeps_finished_parts_and_says_how_to_resume(tmp_path):
     _, err = sweep.communicate(timeout=60)
     assert sweep.returncode == 130, err
     assert "Traceback" not in err
-    saved = len(json.loads(manifest.read_text())["parts"])
+    parts = json.loads(manifest.read_text())["parts"]
+    runs = [run for part in parts for first, last in part["runs"]
+            for run in range(first, last + 1)]
+    assert len(runs) == len(set(runs))  # no run stored twice
+    saved = len(runs)
     assert f"interrupted: {saved} of 80 runs saved; run the same command to resume" in err
     assert 2 <= saved < 80
     assert not (tmp_path / "out" / ".lock").exists()

@@ -168,12 +168,15 @@ class ResultStore:
             self.flush()
 
     def flush(self) -> None:
-        """Write the buffered runs: the part files first, then the manifest that lists them."""
-        if not self.buffer:
+        """Write the buffered runs: the part files first, then the manifest that lists them.
+        The buffer is emptied first, so that a flush interrupted half-way (Ctrl-C) and retried
+        by `close` never writes a run twice; an interrupted part is computed again on resume."""
+        outcomes, self.buffer = self.buffer, []
+        if not outcomes:
             return
         session = self.manifest["sessions"][-1]
-        good = [o for o in self.buffer if o.error is None]
-        for outcome in self.buffer:
+        good = [o for o in outcomes if o.error is None]
+        for outcome in outcomes:
             if outcome.error is not None:
                 spec = outcome.spec
                 self.failed[spec.run] = {"run": spec.run, "point": spec.point,
@@ -191,10 +194,9 @@ class ResultStore:
             self.done.update(runs)
             for run in runs:
                 self.failed.pop(run, None)
-        session["computed"] += len(self.buffer)
+        session["computed"] += len(outcomes)
         self.manifest["failed"] = sorted(self.failed.values(), key=lambda e: e["run"])
         self._write_manifest()
-        self.buffer = []
         self.last_write = time.monotonic()
 
     def close(self) -> None:
