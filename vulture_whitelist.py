@@ -14,6 +14,9 @@ _.ADOPTED_TALK
 _.ADOPTED_SHARE
 _.ADOPTED_SEED
 _.cache_everything  # an autouse pytest fixture
+_.no_simulation  # pytest fixtures used through @pytest.mark.usefixtures
+_.checks_only
+_.tables_only
 _.handle_starttag  # html.parser.HTMLParser hooks
 _.handle_endtag
 _.handle_data

@@ -19,6 +19,7 @@ from sim.analysis.calibrate import (
     parse_fit,
 )
 from sim.app.commands.calibrate import main
+from sim.core.errors import InputError
 from sim.core.rng import replicate_seed
 from sim.graph import erdos_renyi
 from sim.present.figures.calibration import write_calibration
@@ -331,7 +332,7 @@ def test_outputs_are_the_fitted_scenario_a_summary_a_table_and_a_figure(small_ca
     write_calibration(result, out)  # an earlier calibration's folder is replaced
     (folder / "busy").mkdir()
     write(folder / "busy" / "notes.txt", "mine")
-    with pytest.raises(ScenarioError, match="not a calibration folder"):
+    with pytest.raises(InputError, match="not written by womsim"):
         write_calibration(result, folder / "busy")
     assert (folder / "busy" / "notes.txt").read_text() == "mine"
 

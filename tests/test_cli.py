@@ -15,6 +15,7 @@ from sim.app.cli import main
 from sim.core.kpis import KPI_NAMES
 from sim.present import figures as plots
 from sim.present.run_folder import write_run_folder
+from sim.run.folders import write_marker
 from sim.run.replicates import simulate
 from sim.scenario.load import Scenario
 
@@ -118,6 +119,7 @@ def test_validate_prints_the_resolved_scenario(small_file, capsys):
 def test_failed_write_keeps_the_previous_run_folder(small_file, tmp_path, monkeypatch):
     out = tmp_path / "run"
     out.mkdir()
+    write_marker(out)  # a folder womsim wrote, which a new write may replace
     (out / "marker.txt").write_text("the previous run")
     result = simulate(Scenario.load(small_file), workers=1)
 

@@ -416,7 +416,7 @@ def test_a_failing_run_is_recorded_and_the_others_finish(scenario_file, tmp_path
     failed = result.failed
     assert list(failed["point"]) == [1, 1] and list(failed["replicate"]) == [0, 1]
     assert list(failed["seed"]) == [replicate_seed(11, r) for r in (0, 1)]
-    assert failed["error"].str.contains("ValueError: .*bad.csv: row 8: weight 1.5").all()
+    assert failed["error"].str.contains("InputError: .*bad.csv:9: weight 1.5").all()
     assert not result.complete
     # --rerun runs one here and lets its error through, traceback and all
     with pytest.raises(ValueError, match="weight 1.5"):

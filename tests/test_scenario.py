@@ -424,7 +424,7 @@ def test_too_large_network_is_refused_before_allocating(tmp_path):
 
 
 def test_network_larger_than_available_memory_names_both_sizes(tmp_path, monkeypatch):
-    monkeypatch.setattr(scenario_module, "_available_memory_bytes", lambda: 2_000_000_000)
+    monkeypatch.setattr(scenario_module, "available_memory_bytes", lambda: 2_000_000_000)
     path = write(tmp_path, "x.toml", "[network]\nn = 20_000_000\n")
     # 20e6 customers * (64 + 8) B + 20e6 * 10 entries * 8 B = 3.04e9 B
     error = load_error(path)

@@ -37,7 +37,7 @@ import pandas as pd
 from scipy.stats import t as student_t
 
 from sim.core.kpis import KPI, KPI_NAMES, KPIS
-from sim.run.engine import graph_seed
+from sim.run.engine import build_scenario_graph, graph_seed
 from sim.run.replicates import simulate
 from sim.run.results import SimulationResult
 from sim.scenario.load import Scenario, ScenarioError
@@ -245,9 +245,10 @@ def compare(
     loaded = [_load(s, overrides) for s in scenarios]
     if len(loaded) < 2:
         raise ScenarioError("a comparison needs at least two scenarios")
-    scenario_names: list[str] = []
-    for scenario in loaded:
-        scenario_names.append(_unique(scenario.name, scenario_names))
+    for scenario in loaded:  # a broken edge list stops the comparison before any run
+        if scenario.network.kind == "edgelist":
+            build_scenario_graph(scenario)
+    scenario_names = unique_names(loaded)
     given = ["" if isinstance(s, Scenario) else os.fspath(s) for s in scenarios]
     pairs, common = choose_pairs(scenario_names, given, reference, all_pairs)
     replications = replications if replications is not None else loaded[0].replications
@@ -267,10 +268,14 @@ def compare(
                       summary, differences, pairs, common, [warning] if warning else [])
 
 
-def _unique(name: str, taken: Sequence[str]) -> str:
-    """`name`, or `name-2`, `name-3` ... if already taken (a scenario compared with itself)."""
-    candidate, number = name, 1
-    while candidate in taken:
-        number += 1
-        candidate = f"{name}-{number}"
-    return candidate
+def unique_names(scenarios: Sequence[Scenario]) -> list[str]:
+    """The scenarios' names as a comparison labels them: a name already taken becomes
+    `name-2`, `name-3` ... (a scenario compared with itself)."""
+    names: list[str] = []
+    for scenario in scenarios:
+        candidate, number = scenario.name, 1
+        while candidate in names:
+            number += 1
+            candidate = f"{scenario.name}-{number}"
+        names.append(candidate)
+    return names

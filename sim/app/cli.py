@@ -27,9 +27,9 @@ def build_parser(extensions: bool = True) -> argparse.ArgumentParser:
     if extensions:
         # The other commands live with what they drive; each module adds its own subcommand.
         from sim.app import dashboard
-        from sim.app.commands import calibrate, compare, sensitivity, sweep
+        from sim.app.commands import calibrate, compare, sensitivity, sweep, verify
 
-        for module in (sweep, compare, sensitivity, calibrate, dashboard):
+        for module in (sweep, compare, sensitivity, calibrate, verify, dashboard):
             module.register(commands)
     return parser
 

@@ -19,6 +19,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+# Staging folders are named `.NAME.womsim-PID-XXXX`, so the one a killed process left can be
+# told from one a running process is filling (`sim.run.folders.remove_stale_staging`).
+STAGING = "womsim-"
+
 
 @contextmanager
 def staged_file(path: str | os.PathLike, *, durable: bool = False) -> Iterator[Path]:
@@ -60,7 +64,8 @@ def staged_folder(folder: str | os.PathLike, *, replace: bool = True) -> Iterato
     content-addressed folders, where another writer got there first with the same content)."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.{STAGING}{os.getpid()}-",
+                                    dir=folder.parent))
     try:
         staging.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would hide the folder from others
         yield staging
@@ -83,7 +88,8 @@ def _replace_folder(new: Path, target: Path) -> None:
     if not target.exists():
         os.replace(new, target)
         return
-    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.{STAGING}{os.getpid()}-old-",
+                                    dir=target.parent))
     os.replace(target, retired / target.name)
     os.replace(new, target)
     shutil.rmtree(retired, ignore_errors=True)

@@ -101,7 +101,8 @@ def replicate_seed(seed: int, replicate: int) -> int:
 
     Replicate r of every scenario with the same seed gets the same run seed: common random numbers.
     """
-    return int(mix64(np.uint64(step_key(seed, replicate)))) >> 1
+    # As uint64, so that every seed from 0 to 2**64 - 1 takes the same compiled path.
+    return int(mix64(np.uint64(step_key(np.uint64(seed), replicate)))) >> 1
 
 
 def derived_seed(seed: int, label: int) -> int:

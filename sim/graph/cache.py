@@ -49,7 +49,7 @@ CACHE_MIN_NODES = 100_000
 # Edge lists are cached from this file size on (about 10^5 edges): their node count is only known
 # after parsing, and parsing a small file is as quick as loading it from the cache.
 EDGELIST_MIN_BYTES = 1 << 20
-_FORMAT = 1  # bump when the layout of an entry changes
+_FORMAT = 2  # bump when the layout of an entry changes
 _ARRAYS = ("indptr", "indices", "weight", "labels")
 _META = "graph.json"
 _BUILDERS = (csr, generators, edgelist, build_module)  # their source decides a graph's arrays
@@ -136,7 +136,9 @@ def cached_graph(network: NetworkParams, seed: int, base_dir: Path | None = None
 
 def _load(entry: Path) -> Graph | None:
     """The graph stored in `entry`, memory-mapped (copy-on-write); None if there is no such
-    entry. An entry that cannot be read (a damaged disk, a file changed by hand) is removed."""
+    entry. An entry that is not sound (another format, a checksum that differs, arrays that do
+    not make a graph: a damaged disk, a file changed by hand) is removed, so that the graph is
+    built again: a cache entry is never trusted unchecked."""
     try:
         meta = json.loads((entry / _META).read_text())
     except FileNotFoundError:
@@ -144,21 +146,64 @@ def _load(entry: Path) -> Graph | None:
     except (OSError, ValueError):
         shutil.rmtree(entry, ignore_errors=True)
         return None
+    graph = _read_entry(entry, meta)
+    if graph is None:
+        shutil.rmtree(entry, ignore_errors=True)
+        return None
+    return graph
+
+
+def _read_entry(entry: Path, meta: dict) -> Graph | None:
+    """The entry's graph if its format is this one and every file has its stored checksum,
+    else None."""
     try:
+        if meta.get("format") != _FORMAT or any(
+                _checksum(entry / f"{name}.npy") != meta["checksums"][name]
+                for name in meta["arrays"]):
+            return None
         # Copy-on-write mapping: pages are shared with every process that maps the file, nothing
         # written in memory ever reaches it, and the arrays keep the ordinary (writeable) type,
         # so the kernels need no second compiled version for read-only arrays.
-        arrays = {name: np.load(entry / f"{name}.npy", mmap_mode="c")
+        arrays = {name: np.load(entry / f"{name}.npy", mmap_mode="c", allow_pickle=False)
                   for name in meta["arrays"]}
+        if not _valid(int(meta["n"]), arrays):
+            return None
         labels = arrays.get("labels")
         if labels is not None:
             # Stored as fixed-width text; the Graph holds Python strings as a fresh build does.
             labels = np.asarray(labels).astype(object)
         return Graph(meta["n"], arrays["indptr"], arrays["indices"], arrays.get("weight"),
                      directed=meta["directed"], labels=labels)
-    except (OSError, ValueError, KeyError):
-        shutil.rmtree(entry, ignore_errors=True)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+def _valid(n: int, arrays: dict[str, np.ndarray]) -> bool:
+    """Whether the arrays make a graph of `n` nodes that the kernels can walk without reading
+    out of bounds: int64 indptr of n + 1 entries from 0 to len(indices) without going down,
+    int32 indices in [0, n), one float32 weight in (0, 1] per index, n labels."""
+    indptr, indices, weight = arrays["indptr"], arrays["indices"], arrays.get("weight")
+    if indptr.dtype != np.int64 or indices.dtype != np.int32 or indptr.shape != (n + 1,):
+        return False
+    if "labels" in arrays and arrays["labels"].shape != (n,):
+        return False
+    if weight is not None and weight.dtype != np.float32:
+        return False
+    if indptr[0] != 0 or indptr[-1] != indices.size or (np.diff(indptr) < 0).any():
+        return False
+    if indices.size and (indices.min() < 0 or indices.max() >= n):
+        return False
+    return weight is None or (weight.shape == indices.shape
+                              and bool(((weight > 0) & (weight <= 1)).all()))
+
+
+def _checksum(path: Path) -> str:
+    """A BLAKE2 digest of the file's bytes."""
+    digest = hashlib.blake2b(digest_size=16)
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _store(graph: Graph, entry: Path) -> None:
@@ -172,4 +217,5 @@ def _store(graph: Graph, entry: Path) -> None:
         for name in stored:
             np.save(staging / f"{name}.npy", arrays[name], allow_pickle=False)
         (staging / _META).write_text(json.dumps(
-            {"n": graph.n, "directed": graph.directed, "arrays": stored}))
+            {"format": _FORMAT, "n": graph.n, "directed": graph.directed, "arrays": stored,
+             "checksums": {name: _checksum(staging / f"{name}.npy") for name in stored}}))

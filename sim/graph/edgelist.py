@@ -1,82 +1,243 @@
-"""Reading a customer graph from a CSV edge list (DESIGN.md "Data")."""
+"""Reading a customer graph from an edge list: a CSV file or a Parquet file (DESIGN.md "Data").
+
+Every fault in the file is an `InputError` naming the file, the line (a Parquet file: the row)
+and the problem; nothing in a file is guessed. Customer ids are normalised before they are
+numbered: surrounding spaces are dropped, and when the ids are numbers, "1", " 1", "+1", "1.0"
+and "1e0" are all the customer "1" (ids that are numbers but not whole ones are refused), so a
+customer is never counted twice because its id was written two ways.
+"""
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
+from sim.core.errors import InputError, regular_file
 from sim.graph.csr import Graph, from_edges, no_weight
+
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+_INTEGER = r"^[+-]?\d+$"
+_LARGEST_ID = 2**63 - 1
+_FORMAT = "an edge list is a CSV file with the header line 'source,target' or " \
+          "'source,target,weight' and one line per tie"
+
+Where = Callable[[int, str], InputError]  # (row, problem) -> the error, located
 
 
 def load_edgelist(path: Path, directed: bool = False) -> Graph:
-    """A Graph from a CSV edge list whose header names `source` and `target` and optionally
-    `weight` (other columns are ignored).
+    """A Graph from an edge list whose columns are `source` and `target` and optionally `weight`
+    (other columns are ignored): a UTF-8 CSV file with a header line, or a Parquet file (read
+    by its content, whatever its name).
 
-    Labels are read as strings and numbered in order of first appearance (row by row, source
-    before target), kept in `labels`. An edge u -> v means v hears u; undirected edges are stored
-    both ways. Self-loops are dropped (their node is kept); duplicate edges (for undirected
-    lists also reversed ones) are merged keeping the largest weight. Weights must be in (0, 1];
-    otherwise ValueError names the file and the row (rows count from 1 after the header).
+    Ids are normalised (see the module) and numbered in order of first appearance (row by row,
+    source before target), kept in `labels`. An edge u -> v means v hears u; undirected edges
+    are stored both ways. Self-loops are dropped (their node is kept); duplicate edges (for
+    undirected lists also reversed ones) are merged keeping the largest weight. Weights must be
+    numbers in (0, 1]. Raises InputError naming the file and line for any fault.
     """
-    path = Path(path)
-    with path.open(newline="", encoding="utf-8-sig") as f:
-        header = next(csv.reader(f), [])
-    if "source" not in header or "target" not in header:
-        raise ValueError(f"{path}: the header must name the columns 'source' and 'target' "
-                         f"(found {header})")
-    weighted = "weight" in header
-    types = {"source": pa.large_string(), "target": pa.large_string()}
-    if weighted:
-        types["weight"] = pa.float64()
-    options = pacsv.ConvertOptions(column_types=types, include_columns=list(types),
-                                   strings_can_be_null=False)
-    try:
-        table = pacsv.read_csv(path, convert_options=options)
-    except pa.ArrowInvalid as err:
-        if weighted:  # find the row arrow's conversion error does not name
-            _raise_for_non_numeric_weight(path, options)
-        raise ValueError(f"{path}: {err}") from None
-    m = table.num_rows
+    path = regular_file(path, "edge list")
+    with path.open("rb") as handle:
+        magic = handle.read(4)
+    columns, where = _read_parquet(path) if magic == b"PAR1" else _read_csv(path)
+    m = len(columns["source"])
     if m == 0:
-        raise ValueError(f"{path}: no edges")
-    for name in ("source", "target"):
-        empty = np.flatnonzero(pc.equal(pc.binary_length(table[name]), 0).to_numpy())
-        if empty.size:
-            raise ValueError(f"{path}: row {empty[0] + 1}: empty {name}")
-    # Interleave sources and targets, then dictionary-encode: codes in first-appearance order.
-    order = np.empty(2 * m, dtype=np.int64)
-    order[0::2] = np.arange(m)
-    order[1::2] = np.arange(m, 2 * m)
-    ends = pa.chunked_array(table["source"].chunks + table["target"].chunks,
-                            type=pa.large_string())
-    encoded = pc.dictionary_encode(ends.take(order).combine_chunks())
-    codes = encoded.indices.to_numpy()
-    labels = encoded.dictionary.to_numpy(zero_copy_only=False)
+        raise InputError(f"has a header but no ties; {_FORMAT}", file=path)
+    ends = [_trimmed(columns[name], name, where) for name in ("source", "target")]
+    codes, labels = _number(_normalised(ends, where))
     weight = no_weight()
-    if weighted:
-        weight = table["weight"].to_numpy().astype(np.float32)  # nulls become NaN
-        bad = np.flatnonzero(~((weight > 0) & (weight <= 1)))
-        if bad.size:
-            value = table["weight"][int(bad[0])].as_py()
-            shown = "missing" if value is None else f"{value!r} is not in (0, 1]"
-            raise ValueError(f"{path}: row {bad[0] + 1}: weight {shown}")
+    if "weight" in columns:
+        weight = _weights(columns["weight"], where)
     return from_edges(len(labels), codes[0::2].copy(), codes[1::2].copy(), weight,
-                       directed=directed, labels=labels)
+                      directed=directed, labels=labels)
 
 
-def _raise_for_non_numeric_weight(path: Path, options: pacsv.ConvertOptions) -> None:
-    """Re-read the weights as text and raise ValueError naming the first row that is not a
-    number (returns if every row is one: the fault was elsewhere)."""
-    types = dict(options.column_types) | {"weight": pa.large_string()}
-    text = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-        column_types=types, include_columns=list(types), strings_can_be_null=False))["weight"]
-    for row, value in enumerate(text.to_pylist(), start=1):
+def _read_csv(path: Path) -> tuple[dict[str, pa.Array], Where]:
+    """The CSV file's columns as text, and where each data row is in the file."""
+    data = path.read_bytes()
+    if not data.strip():
+        raise InputError(f"is empty; {_FORMAT}", file=path)
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError("is not UTF-8 text (a Latin-1 or Windows file?): save it as UTF-8",
+                         file=path, line=data.count(b"\n", 0, error.start) + 1) from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    lines = _Lines(data)
+    first = data.split(b"\n", 1)[0].decode().rstrip("\r")
+    header = [name.strip() for name in next(csv.reader([first]), [])]
+    _check_header(path, first, header)
+    options = pacsv.ConvertOptions(column_types=dict.fromkeys(header, pa.large_string()),
+                                   strings_can_be_null=False)
+    read = pacsv.ReadOptions(column_names=header, skip_rows=1)
+    try:
+        table = pacsv.read_csv(pa.BufferReader(data), read_options=read, convert_options=options)
+    except pa.ArrowInvalid as error:
+        raise InputError(lines.parse_problem(len(header), str(error)), file=path,
+                         line=lines.bad_line(len(header))) from None
+
+    def where(row: int, problem: str) -> InputError:
+        return InputError(problem, file=path, line=lines.of_row(int(row)))
+
+    return {name: table[name].combine_chunks() for name in _wanted(header)}, where
+
+
+def _check_header(path: Path, first: str, header: list[str]) -> None:
+    """InputError unless the header line names `source` and `target` (once each)."""
+    if "source" in header and "target" in header:
+        duplicated = [name for name in _wanted(header) if header.count(name) > 1]
+        if duplicated:
+            raise InputError(f"the header names '{duplicated[0]}' twice", file=path, line=1)
+        return
+    if ";" in first and "," not in first:
+        problem = "columns are separated by ';'; womsim reads commas (save the file as CSV " \
+                  "with ',' as separator)"
+    elif "\t" in first and "," not in first:
+        problem = "columns are separated by tabs; womsim reads commas"
+    elif header and all(pc.match_substring_regex(pa.array(header), _NUMBER).to_pylist()):
+        problem = "has no header line: the first line must be 'source,target[,weight]'"
+    else:
+        missing = [name for name in ("source", "target") if name not in header]
+        problem = (f"the header has no column {' or '.join(repr(n) for n in missing)} "
+                   f"(found {', '.join(repr(n) for n in header)})")
+    raise InputError(f"{problem}; {_FORMAT}", file=path, line=1)
+
+
+def _wanted(columns: list[str]) -> list[str]:
+    return [name for name in ("source", "target", "weight") if name in columns]
+
+
+class _Lines:
+    """Line numbers of a CSV file's data rows (the reader skips empty lines)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.lines = data.split(b"\n")
+
+    def of_row(self, row: int) -> int:
+        """The line (from 1, the header being line 1) of data row `row` (from 0)."""
+        seen = -1
+        for number, line in enumerate(self.lines[1:], start=2):
+            if line.strip(b"\r"):
+                seen += 1
+                if seen == row:
+                    return number
+        return len(self.lines)
+
+    def bad_line(self, fields: int) -> int | None:
+        """The first data line that does not have `fields` fields, if any."""
+        for number, line in enumerate(self.lines[1:], start=2):
+            text = line.decode().rstrip("\r")
+            if text and len(next(csv.reader([text]), [])) != fields:
+                return number
+        return None
+
+    def parse_problem(self, fields: int, arrow_message: str) -> str:
+        """A one-line description of a CSV parse error."""
+        line = self.bad_line(fields)
+        if line is not None:
+            text = self.lines[line - 1].decode().rstrip("\r")
+            found = len(next(csv.reader([text]), []))
+            return f"has {found} field(s) where the header names {fields}"
+        return f"cannot be read as CSV: {arrow_message.splitlines()[0]}"
+
+
+def _read_parquet(path: Path) -> tuple[dict[str, pa.Array], Where]:
+    """The Parquet file's columns (ids as text), and where each row is (by row number)."""
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as error:
+        raise InputError(f"is not a readable Parquet file: {str(error).splitlines()[0]}",
+                         file=path) from None
+    names = [name.strip() for name in table.column_names]
+    missing = [name for name in ("source", "target") if name not in names]
+    if missing:
+        raise InputError(f"the Parquet file has no column {' or '.join(map(repr, missing))} "
+                         f"(found {', '.join(map(repr, names))})", file=path)
+    columns = {}
+    for name in _wanted(names):
+        column = table.column(names.index(name)).combine_chunks()
         try:
-            float(value)
-        except ValueError:
-            raise ValueError(f"{path}: row {row}: weight {value!r} is not a number") from None
+            columns[name] = pc.cast(column, pa.large_string())
+        except pa.ArrowException:
+            raise InputError(f"column '{name}' has values of type {column.type}, which are "
+                             f"not ids or numbers", file=path) from None
+
+    def where(row: int, problem: str) -> InputError:
+        return InputError(problem, file=path, key=f"row {int(row) + 1}")
+
+    return columns, where
+
+
+def _trimmed(column: pa.Array, name: str, where: Where) -> pa.Array:
+    """The ids without surrounding spaces; InputError at the first empty (or missing) one."""
+    trimmed = pc.utf8_trim_whitespace(column.fill_null(""))
+    empty = np.flatnonzero(pc.equal(pc.utf8_length(trimmed), 0).to_numpy(zero_copy_only=False))
+    if empty.size:
+        raise where(empty[0], f"empty {name} id")
+    return trimmed
+
+
+def _normalised(ends: list[pa.Array], where: Where) -> pa.Array:
+    """Sources and targets interleaved (source, target, source, ...), each id in one spelling.
+
+    If the first id is a number, every id must be a whole number and is written as one
+    ("1.0" -> "1"); otherwise ids are names, kept as they are."""
+    m = len(ends[0])
+    interleaved = pa.concat_arrays(ends).take(pa.array(
+        np.stack([np.arange(m), np.arange(m, 2 * m)], axis=1).ravel()))
+    numeric = pc.match_substring_regex(interleaved, _NUMBER).to_numpy(zero_copy_only=False)
+    if not numeric[0]:
+        return interleaved
+    if not numeric.all():
+        at = int(np.flatnonzero(~numeric)[0])
+        raise where(at // 2, f"{('source', 'target')[at % 2]} id "
+                                    f"{interleaved[at].as_py()!r} is not a number, unlike "
+                                    f"the ids before it")
+    integral = pc.match_substring_regex(interleaved, _INTEGER).to_numpy(zero_copy_only=False)
+    values = np.zeros(2 * m, dtype=np.int64)
+    try:
+        if integral.any():
+            whole = pc.replace_substring_regex(interleaved.filter(pa.array(integral)),
+                                               r"^\+", "")
+            values[integral] = pc.cast(whole, pa.int64()).to_numpy()
+    except pa.ArrowInvalid:
+        raise where(0, f"an id is larger than {_LARGEST_ID}") from None
+    if not integral.all():
+        reals = pc.cast(interleaved.filter(pa.array(~integral)), pa.float64()).to_numpy()
+        bad = ~(np.isfinite(reals) & (reals == np.round(reals)) & (np.abs(reals) < 2.0**53))
+        if bad.any():
+            at = int(np.flatnonzero(~integral)[np.flatnonzero(bad)[0]])
+            raise where(at // 2, f"{('source', 'target')[at % 2]} id "
+                                        f"{interleaved[at].as_py()!r} is not a whole number")
+        values[~integral] = reals.astype(np.int64)
+    return pc.cast(pa.array(values), pa.large_string())
+
+
+def _number(ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Codes in order of first appearance, and the labels they stand for."""
+    encoded = pc.dictionary_encode(ids)
+    return (encoded.indices.to_numpy().astype(np.int32),
+            encoded.dictionary.to_numpy(zero_copy_only=False))
+
+
+def _weights(column: pa.Array, where: Where) -> np.ndarray:
+    """The weights as float32; InputError at the first that is not a number in (0, 1]."""
+    text = pc.utf8_trim_whitespace(column.fill_null(""))
+    numeric = pc.match_substring_regex(text, _NUMBER).to_numpy(zero_copy_only=False)
+    if not numeric.all():
+        at = int(np.flatnonzero(~numeric)[0])
+        value = text[at].as_py()
+        raise where(at, "weight missing" if not value else
+                    f"weight {value!r} is not a number")
+    weight = pc.cast(text, pa.float64()).to_numpy()
+    bad = np.flatnonzero(~((weight > 0) & (weight <= 1)))
+    if bad.size:
+        raise where(bad[0], f"weight {text[int(bad[0])].as_py()} is not in (0, 1]")
+    return weight.astype(np.float32)

@@ -24,7 +24,6 @@ from sim.analysis.economics import (
     profit_sensitivity,
     sensitivity_line,
 )
-from sim.core.files import staged_folder
 from sim.core.kpis import CARD_KPIS, KPI, KPI_NAMES
 from sim.present import figures as plots
 from sim.present.figures.comparison import plot_adoption, plot_differences, plot_profit
@@ -41,6 +40,7 @@ from sim.present.report import (
     write_run_report,
 )
 from sim.present.report_text import kpi_label, pair_cells, verdict
+from sim.run.folders import staged_folder
 
 if TYPE_CHECKING:
     from sim.analysis.compare import Comparison
@@ -204,7 +204,7 @@ def write_comparison(comparison: Comparison, folder: str | os.PathLike,
     `figures/` (`COMPARISON_FIGURES`) and `report.html`. `command` is the command that
     reproduces it, recorded as it is."""
     folder = Path(folder)
-    with staged_folder(folder) as staging:
+    with staged_folder(folder, command) as staging:
         comparison.write_tables(staging, command)
         for name, result in comparison.results.items():
             plots.write_run_figures(result.timeseries, staging / name / "figures",

@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sim.core.files import staged_folder
 from sim.present import figures
 from sim.present.report import write_run_report
+from sim.run.folders import staged_folder
 from sim.run.results import SimulationResult
 
 
@@ -19,7 +19,7 @@ def write_run_folder(result: SimulationResult, folder: str | os.PathLike,
     `folder` only once complete: if anything fails, an existing `folder` is left as it was.
     `command` is recorded in `scenario.toml` and the report. Returns the folder's path."""
     folder = Path(folder)
-    with staged_folder(folder) as staging:
+    with staged_folder(folder, command) as staging:
         result.write_tables(staging, command)
         figures.write_run_figures(result.timeseries, staging / "figures",
                                   events=result.scenario.events)

@@ -8,12 +8,14 @@ tables are identical whatever the number of workers or the order runs finish in.
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 from tqdm import tqdm
 
 from sim.core.rng import replicate_seed
 from sim.graph import Graph
+from sim.run.budget import check_fits, long_job_note
 from sim.run.engine import Engine, build_scenario_graph
 from sim.run.pool import available_cores, worker_pool
 from sim.run.results import SimulationResult
@@ -74,9 +76,13 @@ def simulate(
                  if value is not None}
     if overrides:
         scenario = scenario.with_overrides(overrides)
+    workers = workers or default_workers(scenario, scenario.replications)
+    check_fits(scenario, workers)
+    note = long_job_note(scenario, workers) if progress else None
+    if note:
+        print(note, file=sys.stderr)
     seeds = [replicate_seed(scenario.seed, r) for r in range(scenario.replications)]
     graph = graph if graph is not None else build_scenario_graph(scenario)
-    workers = workers or default_workers(scenario, len(seeds))
     bar = tqdm(total=len(seeds), desc=f"{scenario.name}", unit="run",
                disable=not progress, leave=False)
     outputs: list = []

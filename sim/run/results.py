@@ -5,8 +5,9 @@ A run folder holds `summary.json`, `runs.parquet`, `timeseries.parquet`, `scenar
 (resolved, with the replicate seeds and package version in its header, so that
 `womsim run FOLDER/scenario.toml` repeats the run exactly), and, added by the presentation layer
 in the same staging folder, `figures/` and `report.html`. It is written next to its final place
-and renamed into it at the end (`sim.core.files.staged_folder`): an interrupted write never leaves a
-half-written folder where a finished one was.
+and renamed into it at the end (`sim.run.folders.staged_folder`, which the presentation layer
+imports from here): an interrupted write never leaves a half-written folder where a finished one
+was, and a folder womsim did not write is never replaced.
 """
 from __future__ import annotations
 
@@ -20,11 +21,11 @@ import numpy as np
 import pandas as pd
 
 from sim import __version__
-from sim.core.files import staged_folder
 from sim.core.kernels import HISTORY_COLUMNS, REAL_COLUMNS
 from sim.core.kpis import KPI_NAMES
 from sim.core.metrics import weekly_outcomes
 from sim.core.stages import ADOPTED_COLUMNS
+from sim.run.folders import staged_folder
 
 # Columns that hold money or sums of real numbers; the others are counts of customers.
 
@@ -92,10 +93,11 @@ class SimulationResult:
 
     def write(self, folder: str | os.PathLike, command: str | None = None) -> Path:
         """Write the run's tables as the folder `folder`, atomically (an existing folder is
-        replaced only once the new one is complete); returns its path. The figures and the
-        report are the presentation layer's (`sim.present.run_folder.write_run_folder`)."""
+        replaced only once the new one is complete, and only if womsim wrote it); returns its
+        path. The figures and the report are the presentation layer's
+        (`sim.present.run_folder.write_run_folder`)."""
         folder = Path(folder)
-        with staged_folder(folder) as staging:
+        with staged_folder(folder, command) as staging:
             self.write_tables(staging, command)
         return folder
 

@@ -10,38 +10,13 @@ from __future__ import annotations
 import difflib
 import numbers
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
+from sim.core.errors import InputError
 
-class ScenarioError(ValueError):
-    """Bad scenario input. `str()` is one line, "FILE:LINE: KEY: message", leaving out the parts
-    that are unknown; the parts are also attributes `file`, `line`, `key` and `message`."""
 
-    def __init__(
-        self,
-        message: str,
-        file: str | Path | None = None,
-        key: str | None = None,
-        line: int | None = None,
-    ) -> None:
-        self.message = " ".join(str(message).splitlines())
-        self.file = Path(file) if file is not None else None
-        self.key = key
-        self.line = line
-        super().__init__(self.message)
-
-    def __str__(self) -> str:
-        parts = []
-        if self.file is not None:
-            parts.append(_display(self.file) + (f":{self.line}" if self.line else ""))
-        if self.key:
-            parts.append(self.key)
-        parts.append(self.message)
-        return ": ".join(parts)
-
-    def __reduce__(self) -> tuple[type, tuple[Any, ...]]:
-        return type(self), (self.message, self.file, self.key, self.line)
+class ScenarioError(InputError):
+    """Bad scenario input (a scenario file, `--set`, a data file); formatted as `InputError`."""
 
 
 class Invalid(Exception):
@@ -79,11 +54,3 @@ def show_value(value: Any) -> str:
     if isinstance(value, numbers.Real):
         return repr(float(value))
     return f"a {type(value).__name__}"
-
-
-def _display(path: Path) -> str:
-    """A path relative to the current directory when it lies below it, else as it is."""
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except (ValueError, OSError):
-        return str(path)

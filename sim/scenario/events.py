@@ -24,6 +24,7 @@ from sim.core.rng import derived_seed
 from sim.core.state import Customers
 from sim.graph import Graph
 from sim.graph.seeding import STRATEGY_RANKINGS
+from sim.scenario.errors import ScenarioError
 from sim.scenario.schema import Event
 
 if TYPE_CHECKING:
@@ -129,7 +130,7 @@ class SeedingSchedule:
     def _choose(self, event: Event, customers: Customers, taken: np.ndarray) -> np.ndarray:
         if event.nodes is not None:
             if event not in self._explicit:
-                self._explicit[event] = self._graph.index_of(list(event.nodes)).astype(np.int64)
+                self._explicit[event] = explicit_seeds(self._scenario, self._graph, event)
             count = event.count if event.count is not None else len(event.nodes)
             return choose_ranked_seeds(self._explicit[event], count, customers, taken)
         strategy = event.strategy or "random"
@@ -137,3 +138,13 @@ class SeedingSchedule:
             return choose_random_seeds(self._seed, event.week, event.count, customers, taken)
         return choose_ranked_seeds(ranking(strategy, self._graph, self._scenario), event.count,
                                    customers, taken)
+
+
+def explicit_seeds(scenario: Scenario, graph: Graph, event: Event) -> np.ndarray:
+    """The customer indices of a seed event's `nodes` on `graph`; ScenarioError naming the
+    event's key when a label is not a node of the graph."""
+    try:
+        return graph.index_of(list(event.nodes or ())).astype(np.int64)
+    except KeyError as error:
+        raise ScenarioError(str(error.args[0]), file=scenario.path,
+                            key=f"events[{scenario.events.index(event)}].nodes") from None

@@ -27,7 +27,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from sim.core.errors import InputError, regular_file
 from sim.scenario.errors import Invalid, ScenarioError, show_value, unknown_message
+from sim.scenario.limits import MAX_EXTENDS_DEPTH, MAX_NESTING, MAX_SCENARIO_BYTES
 from sim.scenario.schema import (
     EVENT_FIELDS,
     SECTION_FIELDS,
@@ -228,6 +230,7 @@ class _Draft:
 
     def add_file(self, path: Path, chain: tuple[Path, ...]) -> Path | None:
         """Merge a TOML file (after the files it extends); return the file it extends."""
+        check_scenario_file(path)
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -238,6 +241,9 @@ class _Draft:
             raise ScenarioError(f"cannot read the file: {exc.strerror}", file=path) from None
         try:
             table = tomllib.loads(text)
+        except RecursionError:
+            raise ScenarioError(f"tables or lists are nested too deeply (at most {MAX_NESTING} "
+                                f"levels)", file=path) from None
         except tomllib.TOMLDecodeError as exc:
             message = str(exc)
             found = re.search(r"\s*\(at line (\d+), column \d+\)$", message)
@@ -245,6 +251,9 @@ class _Draft:
                 raise ScenarioError(message[: found.start()], file=path,
                                     line=int(found[1])) from None
             raise ScenarioError(message, file=path) from None
+        if _nesting(table) > MAX_NESTING:
+            raise ScenarioError(f"tables or lists are nested more than {MAX_NESTING} levels "
+                                f"deep", file=path)
         return self.add_table(table, file=path, lines=key_lines(text), base_dir=path.parent,
                               chain=chain)
 
@@ -336,6 +345,9 @@ class _Draft:
         if not parent.is_file():
             raise ScenarioError(f"extended file not found: {parent}", file=file, key="extends",
                                 line=line)
+        if len(visited) >= MAX_EXTENDS_DEPTH:
+            raise ScenarioError(f"a chain of more than {MAX_EXTENDS_DEPTH} files extending "
+                                f"each other", file=file, key="extends", line=line)
         self.add_file(parent, visited)
         for key in _NOT_INHERITED:
             self.data.pop(key, None)
@@ -387,3 +399,32 @@ def _plain_table(params: Any) -> dict[str, Any]:
         if value is not None:
             table[spec.name] = list(value) if isinstance(value, tuple) else value
     return table
+
+
+def check_scenario_file(path: Path) -> None:
+    """ScenarioError unless `path` is a regular file of at most MAX_SCENARIO_BYTES (a folder, a
+    FIFO or /dev/zero would otherwise fail late or block for ever); for scenario and experiment
+    files."""
+    if not path.exists():
+        raise ScenarioError("file not found", file=path)
+    try:
+        regular_file(path, "scenario file")
+    except InputError as error:
+        raise ScenarioError(error.message, file=path) from None
+    if path.stat().st_size > MAX_SCENARIO_BYTES:
+        raise ScenarioError(f"is {path.stat().st_size:,} bytes; a scenario file has at most "
+                            f"{MAX_SCENARIO_BYTES:,}", file=path)
+
+
+def _nesting(value: Any) -> int:
+    """How deeply tables and lists are nested in `value` (0 for a plain value), counted without
+    recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, Mapping):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend((child, depth + 1) for child in item)
+    return deepest

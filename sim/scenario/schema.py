@@ -12,6 +12,8 @@ import math
 from dataclasses import MISSING, Field, dataclass, field, fields
 from typing import Any
 
+from sim.scenario.limits import MAX_REPLICATIONS, MAX_SEED, MAX_WEEKS
+
 
 def param(
     default: Any,
@@ -63,6 +65,7 @@ class NetworkParams:
                                    low_open=True)
     seed: int | None = param(None, "graph seed; unset: derived from the scenario seed, so the "
                              "graph is the same for every replicate", type="int", low=0,
+                             high=MAX_SEED,
                              optional=True)
     path: str | None = param(None, "edge-list CSV `source,target[,weight]`, relative to the "
                              "scenario file", type="path", optional=True)
@@ -254,10 +257,13 @@ class TopParams:
     name: str = param("scenario", "short name; the default output folder is out/<name>/",
                       type="str")
     description: str = param("", "what the scenario tests", type="str")
-    weeks: int = param(156, "horizon in weeks", type="int", low=1)
+    weeks: int = param(156, "horizon in weeks", type="int", low=1,
+                       high=MAX_WEEKS)
     seed: int = param(20261125, "run seed; replicate seeds are derived from it", type="int",
-                      low=0)
-    replications: int = param(16, "runs with different replicate seeds", type="int", low=1)
+                      low=0,
+                      high=MAX_SEED)
+    replications: int = param(16, "runs with different replicate seeds", type="int", low=1,
+                              high=MAX_REPLICATIONS)
 
 
 SECTIONS: dict[str, type] = {

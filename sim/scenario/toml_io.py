@@ -25,8 +25,8 @@ def toml_text(data: Mapping[str, Any], header: str = "") -> str:
 
 def parent_key(key: str) -> str | None:
     """The enclosing key: events[2].end -> events[2] -> events; network.n -> network."""
-    if key.endswith("]"):
-        return key[: key.rindex("[")]
+    if key.endswith("]") and "[" in key:
+        return key[: key.rindex("[")] or None
     if "." in key:
         return key.rsplit(".", 1)[0]
     return None

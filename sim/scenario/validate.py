@@ -18,6 +18,7 @@ from dataclasses import Field
 from pathlib import Path
 from typing import Any
 
+from sim.core.errors import InputError, regular_file
 from sim.graph.seeding import GREEDY_MAX_NODES
 from sim.scenario.errors import Invalid, show_value, unknown_message
 from sim.scenario.schema import (
@@ -208,7 +209,7 @@ def _check_network(network: NetworkParams, sharing: SharingParams) -> None:
     if network.kind == "complete" and sharing.base > 0:
         raise Invalid("sharing.base",
                       "shares are not allowed on the complete graph; set sharing.base = 0")
-    needed, available = memory_estimate_bytes(network), _available_memory_bytes()
+    needed, available = memory_estimate_bytes(network), available_memory_bytes()
     if available is not None and needed > available:
         have = f"this machine has {available / 1e9:,.1f} GB available"
         if network.kind == "edgelist":
@@ -225,8 +226,10 @@ def _check_graph_kind(network: NetworkParams) -> None:
     if kind == "edgelist":
         if network.path is None:
             raise Invalid("network.path", "required when network.kind = 'edgelist'")
-        if not Path(network.path).is_file():
-            raise Invalid("network.path", f"edge-list file not found: {network.path}")
+        try:
+            regular_file(network.path, "edge-list file")
+        except InputError as error:
+            raise Invalid("network.path", f"{error.message}: {network.path}") from None
     elif kind == "configuration":
         if network.degrees is None:
             raise Invalid("network.degrees", "required when network.kind = 'configuration'")
@@ -264,7 +267,7 @@ def _customer_count(network: NetworkParams) -> int | None:
     return network.n
 
 
-def _available_memory_bytes() -> int | None:
+def available_memory_bytes() -> int | None:
     """Memory available to a new run: MemAvailable from /proc/meminfo, else the free physical
     pages; None when neither can be read."""
     try:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.core.errors import InputError, regular_file
 from sim.graph import Graph
 from sim.scenario import Scenario, ScenarioError
 
@@ -74,6 +75,10 @@ def load_data(path: str | os.PathLike, scenario: Scenario, graph: Graph) -> Obse
 
 def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """The header (names stripped) and the non-blank rows as (line number, column -> text)."""
+    try:
+        regular_file(path, "data file")
+    except InputError as error:
+        raise ScenarioError(error.message, file=path) from None
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle)
@@ -137,6 +142,9 @@ def _aggregate(path: Path, header: list[str], rows: list[tuple[int, dict[str, st
         _check_horizon(t, unit, scenario, path, line, time_column)
         times.append(t)
         values.append(value)
+    if values[-1] == 0:
+        raise ScenarioError(f"nobody adopted: {value_column} is 0 on every row, so there is "
+                            f"nothing to fit", file=path, key=value_column)
     return ObservedData(path, "aggregate", unit, np.array(times),
                         np.array(values) * to_percent, graph.n)
 

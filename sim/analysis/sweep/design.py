@@ -8,6 +8,7 @@ seeded, so the same design always gives the same points.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,14 @@ class Design:
     def names(self) -> list[str]:
         """The factors' keys, in order."""
         return [factor.key for factor in self.factors]
+
+    @property
+    def point_count(self) -> int:
+        """How many points `points()` returns, known without making them."""
+        if self.method == "grid":
+            return math.prod(len(f.values or ()) for f in self.factors)
+        per_sample = {"lhs": 1, "sobol": len(self.factors) + 2, "morris": len(self.factors) + 1}
+        return (self.samples or 0) * per_sample[self.method]
 
     def problem(self) -> dict[str, Any]:
         """The SALib problem: names and bounds (integer factors widened by half a step each side,

@@ -39,10 +39,12 @@ from typing import Any
 from sim.analysis.sweep.design import DESIGNS, SAMPLED_DESIGNS, Design, Factor
 from sim.core.kpis import KPI_NAMES
 from sim.core.rng import replicate_seed
+from sim.scenario.limits import MAX_SWEEP_RUNS
 from sim.scenario.load import (
     EVENT_KEY_RE,
     Scenario,
     ScenarioError,
+    check_scenario_file,
     key_lines,
     show_value,
     unknown_message,
@@ -136,6 +138,7 @@ _ENCLOSED = re.compile(r"(\[\d+\]|\.[^.\[\]]*)$")  # the last part of a key: `[0
 
 def _read_toml(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
     """A TOML file's table and the line of each key; ScenarioError if it cannot be read."""
+    check_scenario_file(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -144,6 +147,8 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
         raise ScenarioError(f"cannot read the file: {error}", file=path) from None
     try:
         return tomllib.loads(text), key_lines(text)
+    except RecursionError:
+        raise ScenarioError("tables or lists are nested too deeply", file=path) from None
     except tomllib.TOMLDecodeError as error:
         message, _, where = str(error).partition(" (at line ")
         line = int(where.split(",")[0]) if where else None
@@ -177,6 +182,10 @@ def _build(table: dict[str, Any], where: _Where, base_dir: Path) -> Experiment:
     factors = tuple(_factor(key, spec, method, base, base_dir, len(raw_vary) == 1, where)
                     for key, spec in raw_vary.items())
     design = Design(method, factors, samples, checked.seed)
+    if design.point_count * checked.replications > MAX_SWEEP_RUNS:
+        raise where.error("vary", f"{design.point_count:,} points x {checked.replications} "
+                                  f"replicates is more than the {MAX_SWEEP_RUNS:,} runs a sweep "
+                                  f"may have")
     points = tuple(_check_point(index, point, base, where)
                    for index, point in enumerate(design.points()))
     default_name = where.file.stem if where.file else "experiment"

@@ -12,6 +12,7 @@ import pandas as pd
 from sim.analysis.sweep.executor import dispatch, executor_name, sweep_executor
 from sim.analysis.sweep.experiment import Experiment
 from sim.analysis.sweep.store import MANIFEST, PART_RUNS, ResultStore, SweepResult
+from sim.run.budget import check_fits
 from sim.run.replicates import default_workers, run_once
 from sim.scenario.load import ScenarioError
 
@@ -44,27 +45,41 @@ def run_sweep(
         workers = workers or default_workers(experiment.base, experiment.run_count)
         if workers < 1:
             raise ScenarioError(f"must be at least 1, got {workers}", key="--workers")
+        check_fits(experiment.base, workers, kept_replicates=part_runs)
     store = ResultStore(Path(out_dir), experiment, part_runs, executor_name(workers, scheduler))
     done = store.open()
-    todo = [run for run in range(experiment.run_count) if run not in done]
-    if todo:
-        bar = _progress_bar(experiment, len(done), progress)
-        failures = 0
-        try:
-            with sweep_executor(experiment, workers, scheduler) as (executor, slots, one_thread):
-                for outcome in dispatch(executor, experiment, todo, slots, one_thread):
-                    store.add(outcome)
-                    if outcome.error is not None:
-                        failures += 1
-                        bar.set_postfix(failed=failures, refresh=False)
-                    bar.update()
-        finally:
-            store.close()
-            bar.close()
+    try:
+        if progress:
+            for part, problem in store.repaired:
+                print(f"womsim: {part}: {problem}; its runs are computed again")
+        todo = [run for run in range(experiment.run_count) if run not in done]
+        if todo:
+            _compute(store, experiment, todo, (workers, scheduler), progress)
+    finally:
+        store.release()
     failed = pd.DataFrame(store.manifest["failed"],
                           columns=["run", "point", "replicate", "seed", "error"])
     return SweepResult(Path(out_dir), experiment, store.manifest["sessions"][-1]["computed"],
                        failed.drop(columns="run"))
+
+
+def _compute(store: ResultStore, experiment: Experiment, todo: list[int],
+             where: tuple[int | None, str | None], progress: bool) -> None:
+    """Run `todo` on the executor `where` names, streaming each outcome into `store`; what
+    finished is written even when the loop is interrupted (Ctrl-C included)."""
+    bar = _progress_bar(experiment, experiment.run_count - len(todo), progress)
+    failures = 0
+    try:
+        with sweep_executor(experiment, *where) as (executor, slots, one_thread):
+            for outcome in dispatch(executor, experiment, todo, slots, one_thread):
+                store.add(outcome)
+                if outcome.error is not None:
+                    failures += 1
+                    bar.set_postfix(failed=failures, refresh=False)
+                bar.update()
+    finally:
+        store.close()
+        bar.close()
 
 
 def _progress_bar(experiment: Experiment, done: int, enabled: bool) -> Any:

@@ -27,15 +27,25 @@ import pandas as pd
 
 from sim import __version__
 from sim.analysis.sweep.experiment import Experiment
+from sim.analysis.sweep.integrity import (
+    LOCK,
+    MANIFEST,
+    MANIFEST_FORMAT,
+    SweepLock,
+    changed_input,
+    input_fingerprints,
+    part_problem,
+    part_record,
+    read_manifest,
+)
 from sim.analysis.sweep.worker import RunOutcome
 from sim.core.files import staged_file, write_file
+from sim.run.folders import MARKER, is_womsim_folder, write_marker
 from sim.run.results import history_table
 from sim.scenario.load import ScenarioError
 
 PART_RUNS = 100  # runs per Parquet part: a kill loses at most this many finished runs ...
 PART_SECONDS = 10.0  # ... or this many seconds of them, whichever comes first
-MANIFEST = "manifest.json"
-MANIFEST_FORMAT = "womsim-sweep/1"
 
 
 class ResultStore:
@@ -55,26 +65,62 @@ class ResultStore:
         self.failed: dict[int, dict[str, Any]] = {}
         self.buffer: list[RunOutcome] = []
         self.last_write = time.monotonic()
+        self.lock = SweepLock(self.folder)
+        self.repaired: list[tuple[str, str]] = []  # (part, problem) of parts done again
 
     def open(self) -> set[int]:
-        """Prepare the folder and return the ids of the runs done in earlier sessions."""
+        """Take the folder's lock, check the folder and return the ids of the runs done in
+        earlier sessions whose parts are sound (a missing or damaged part is dropped, and its
+        runs are done again: `repaired` lists them with what was wrong)."""
+        if self.folder.exists() and not self.folder.is_dir():
+            raise ScenarioError("exists and is not a folder; choose another --out",
+                                file=self.folder)
+        if (self.folder.is_dir() and not (self.folder / MANIFEST).exists()
+                and any(path.name not in (LOCK, MARKER) for path in self.folder.iterdir())):
+            raise ScenarioError("exists and is not a sweep folder (no manifest.json); use "
+                                "another --out", file=self.folder)
+        try:
+            self.lock.acquire()
+            self._open_manifest()
+        except OSError as error:
+            self.lock.release()
+            raise ScenarioError(f"cannot write here: {error.strerror or error}",
+                                file=self.folder) from None
+        except BaseException:
+            self.lock.release()
+            raise
+        return set(self.done)
+
+    def _open_manifest(self) -> None:
         experiment = self.experiment
         path = self.folder / MANIFEST
         if path.exists():
-            self.manifest = json.loads(path.read_text())
-            if self.manifest.get("fingerprint") != experiment.fingerprint():
+            self.manifest = read_manifest(path)
+            changed = changed_input(self.manifest.get("inputs", {}),
+                                    input_fingerprints(experiment))
+            if changed:
+                raise ScenarioError(f"holds a different sweep: {changed} changed since it "
+                                    f"started, so new runs would not match the stored ones; "
+                                    f"restore it, or use another --out", file=self.folder)
+            if self.manifest["fingerprint"] != experiment.fingerprint():
                 raise ScenarioError(
                     f"holds a different sweep (from {self.manifest.get('experiment')}); use "
                     f"another --out or delete the folder", file=self.folder)
-        elif self.folder.exists() and any(self.folder.iterdir()):
-            raise ScenarioError("exists and is not a sweep folder (no manifest.json); use "
-                                "another --out", file=self.folder)
         else:
             self.manifest = self._new_manifest()
-        listed = set()
+        if not is_womsim_folder(self.folder):
+            self.folder.mkdir(parents=True, exist_ok=True)
+            write_marker(self.folder)
+        sound = []
         for part in self.manifest["parts"]:
-            listed.add(part["name"])
-            self.done.update(runs_of(part))
+            problem = part_problem(self.folder, part, experiment.timeseries)
+            if problem is None:
+                sound.append(part)
+                self.done.update(runs_of(part))
+            else:
+                self.repaired.append((part.get("name"), problem))
+        self.manifest["parts"] = sound
+        listed = {part["name"] for part in sound}
         self.failed = {entry["run"]: entry for entry in self.manifest["failed"]
                        if entry["run"] not in self.done}
         for table in ("runs", "timeseries"):
@@ -87,7 +133,6 @@ class ResultStore:
              "executor": self.executor_name, "package_version": __version__, "computed": 0,
              "failed": 0})
         self._write_manifest()
-        return set(self.done)
 
     def _new_manifest(self) -> dict[str, Any]:
         experiment = self.experiment
@@ -97,6 +142,7 @@ class ResultStore:
             "experiment": str(experiment.path) if experiment.path else experiment.name,
             "experiment_toml": experiment.path.read_text() if experiment.path else None,
             "fingerprint": experiment.fingerprint(),
+            "inputs": input_fingerprints(experiment),
             "base_scenario": experiment.base.to_toml(
                 header=f"base scenario {experiment.scenario_path}, with [set] applied"),
             "design": experiment.design.method,
@@ -122,12 +168,15 @@ class ResultStore:
             self.flush()
 
     def flush(self) -> None:
-        """Write the buffered runs: the part files first, then the manifest that lists them."""
-        if not self.buffer:
+        """Write the buffered runs: the part files first, then the manifest that lists them.
+        The buffer is emptied first, so that a flush interrupted half-way (Ctrl-C) and retried
+        by `close` never writes a run twice; an interrupted part is computed again on resume."""
+        outcomes, self.buffer = self.buffer, []
+        if not outcomes:
             return
         session = self.manifest["sessions"][-1]
-        good = [o for o in self.buffer if o.error is None]
-        for outcome in self.buffer:
+        good = [o for o in outcomes if o.error is None]
+        for outcome in outcomes:
             if outcome.error is not None:
                 spec = outcome.spec
                 self.failed[spec.run] = {"run": spec.run, "point": spec.point,
@@ -135,24 +184,33 @@ class ResultStore:
                                          "error": outcome.error}
                 session["failed"] += 1
         if good:
-            name = f"part-{len(self.manifest['parts']):05d}.parquet"  # parts are never removed
+            name = f"part-{self._next_part():05d}.parquet"
             _write_parquet(self._runs_table(good), self.folder / "runs" / name)
             if self.experiment.timeseries:
                 _write_parquet(_timeseries_table(good), self.folder / "timeseries" / name)
             runs = sorted(o.spec.run for o in good)
-            self.manifest["parts"].append({"name": name, "runs": _ranges(runs)})
+            self.manifest["parts"].append(part_record(self.folder, name, _ranges(runs),
+                                                      self.experiment.timeseries))
             self.done.update(runs)
             for run in runs:
                 self.failed.pop(run, None)
-        session["computed"] += len(self.buffer)
+        session["computed"] += len(outcomes)
         self.manifest["failed"] = sorted(self.failed.values(), key=lambda e: e["run"])
         self._write_manifest()
-        self.buffer = []
         self.last_write = time.monotonic()
 
     def close(self) -> None:
         """Write whatever is still buffered."""
         self.flush()
+
+    def release(self) -> None:
+        """Give back the folder's lock (`open` took it)."""
+        self.lock.release()
+
+    def _next_part(self) -> int:
+        """A part number no listed part has (parts are numbered in the order written)."""
+        numbers = [int(part["name"][5:10]) for part in self.manifest["parts"]]
+        return max(numbers, default=-1) + 1
 
     def _runs_table(self, outcomes: list[RunOutcome]) -> pd.DataFrame:
         experiment = self.experiment
@@ -231,7 +289,7 @@ class SweepResult:
     @property
     def complete(self) -> bool:
         """True when every run of the experiment has finished without error."""
-        manifest = json.loads((self.folder / MANIFEST).read_text())
+        manifest = read_manifest(self.folder / MANIFEST)
         return sum(len(runs_of(part)) for part in manifest["parts"]) == self.experiment.run_count
 
 

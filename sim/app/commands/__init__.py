@@ -13,9 +13,10 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sim.scenario.load import ScenarioError
+from sim.core.errors import InputError
 
 WORKERS_HELP = "worker processes (default: one per core for large jobs)"
+FORCE_HELP = "replace the output folder if womsim wrote it (never a folder it did not write)"
 _INTEGER_OPTIONS = frozenset({"reps", "seed", "weeks", "workers", "refits"})
 
 Command = Callable[[argparse.Namespace], int]
@@ -38,16 +39,21 @@ def add_sweep_arguments(parser: argparse.ArgumentParser, experiment: str, worker
     parser.add_argument("--workers", type=int, help=workers)
     parser.add_argument("--scheduler", metavar="ADDRESS", help=scheduler)
     parser.add_argument("--out", help="output folder (default: out/<experiment name>/)")
+    parser.add_argument("--force", action="store_true",
+                        help="start over: remove the output folder first if womsim wrote it")
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Run a parsed command; bad input (a ScenarioError) is printed as one line and gives exit
-    status 2."""
+    """Run a parsed command; bad input (an InputError, ScenarioError included) is printed as
+    one line and gives exit status 2; Ctrl-C gives exit status 130 without a traceback."""
     try:
         return args.func(args)
-    except ScenarioError as error:
+    except InputError as error:
         print(f"womsim: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("womsim: interrupted", file=sys.stderr)
+        return 130
 
 
 def command_line() -> str:

@@ -11,8 +11,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from sim.analysis.calibrate import DEFAULT_REFITS, OUTPUT_FILES, CalibrationResult, calibrate
+from sim.app.commands import FORCE_HELP
+from sim.core.errors import InputError
 from sim.present.figures.calibration import write_calibration
-from sim.scenario import Scenario, ScenarioError
+from sim.run.folders import check_output_folder
+from sim.scenario import Scenario
 
 _DESCRIPTION = ("Fit scenario keys to an adoption CSV by simulation (common random numbers, grid "
                 "then Nelder-Mead), beside the closed-form Bass fit.")
@@ -51,13 +54,14 @@ def report(result: CalibrationResult) -> str:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """`womsim calibrate`: fit, print the report, write the output folder."""
     scenario = Scenario.load(args.scenario)
+    out = Path(args.out) if args.out else Path("out") / f"{scenario.name}_calibration"
+    check_output_folder(out, args.force)
     # disable=None: a bar on a terminal only, never in logs
     with tqdm(desc=f"calibrating {scenario.name}", unit="run", disable=None,
               leave=False) as bar:
         result = calibrate(scenario, args.data, args.fit, replications=args.reps,
                            seed=args.seed, refits=args.refits, workers=args.workers,
                            progress=bar.update)
-    out = Path(args.out) if args.out else Path("out") / f"{scenario.name}_calibration"
     parts = ["womsim", "calibrate", args.scenario, "--data", args.data]
     for spec in args.fit:
         parts += ["--fit", spec]
@@ -93,6 +97,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"bootstrap refits for the intervals (default {DEFAULT_REFITS}; "
                              f"0: none)")
     parser.add_argument("--out", help="output folder (default: out/<scenario name>_calibration/)")
+    parser.add_argument("--force", action="store_true", help=FORCE_HELP)
     parser.add_argument("--workers", type=int, help="worker processes (default: one per core "
                         "for large jobs)")
     parser.set_defaults(func=cmd_calibrate)
@@ -104,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     add_arguments(parser)
     try:
         return cmd_calibrate(parser.parse_args(sys.argv[1:] if argv is None else argv))
-    except ScenarioError as error:
+    except InputError as error:
         print(f"womsim: error: {error}", file=sys.stderr)
         return 2
 

@@ -10,16 +10,22 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sim.analysis.compare import compare
+from sim.analysis.compare import compare, unique_names
 from sim.analysis.economics import profit_sensitivity, sensitivity_line
 from sim.analysis.horizon import comparison_warnings, longer_horizon, longer_horizon_lines
-from sim.app.commands import WORKERS_HELP, add_options, command_line
+from sim.app.commands import FORCE_HELP, WORKERS_HELP, add_options, command_line
 from sim.present.report_comparison import write_comparison
 from sim.present.tables import comparison_table
+from sim.run.folders import check_output_folder
+from sim.scenario.load import Scenario
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    """`womsim compare`: run, warn, print the paired tables, write the comparison folder."""
+    """`womsim compare`: check the output folder, run, warn, print the paired tables, write the
+    comparison folder."""
+    names = unique_names([Scenario.load(path, args.set or None) for path in args.scenarios])
+    out = Path(args.out) if args.out else Path("out") / ("compare_" + "_vs_".join(names))
+    check_output_folder(out, args.force)
     started = time.perf_counter()
     comparison = compare(args.scenarios, replications=args.reps, seed=args.seed,
                          workers=args.workers, progress=True, reference=args.reference,
@@ -27,8 +33,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     for warning in comparison.warnings:
         print(f"womsim: warning: {warning}", file=sys.stderr)
-    names = comparison.names
-    out = Path(args.out) if args.out else Path("out") / ("compare_" + "_vs_".join(names))
     write_comparison(comparison, out, command=command_line())
     print(f"{len(names)} scenarios x {comparison.replications} replicates in {elapsed:.1f} s")
     print(comparison_table(comparison))
@@ -73,4 +77,5 @@ def register(commands: Any) -> None:
                              "(repeatable)")
     add_options(parser, {"workers": WORKERS_HELP,
                          "out": "output folder (default: out/compare_A_vs_B/)"})
+    parser.add_argument("--force", action="store_true", help=FORCE_HELP)
     parser.set_defaults(func=cmd_compare)

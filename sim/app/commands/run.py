@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sim.app.commands import WORKERS_HELP, add_options, command_line
+from sim.app.commands import FORCE_HELP, WORKERS_HELP, add_options, command_line
 from sim.present.tables import kpi_list, kpi_table
 from sim.scenario.load import Scenario
 
@@ -17,10 +17,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     """`womsim run`: run the replications, print the headline KPIs, write the run folder."""
     from sim.analysis.horizon import horizon_warnings
     from sim.present.run_folder import write_run_folder
+    from sim.run.folders import check_output_folder
     from sim.run.replicates import simulate
 
     scenario = Scenario.load(args.scenario, args.set or None)
     out = Path(args.out) if args.out else Path("out") / scenario.name
+    check_output_folder(out, args.force)
     started = time.perf_counter()
     result = simulate(scenario, replications=args.reps, seed=args.seed, weeks=args.weeks,
                       workers=args.workers, progress=True)
@@ -37,16 +39,33 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """`womsim validate`: load each scenario file (raising on the first error) and say what it
-    is, or print it resolved with `--show`."""
+    """`womsim validate`: load each scenario file and read its edge list (raising on the first
+    error) and say what it is, or print it resolved with `--show`."""
     for path in args.scenarios:
         scenario = Scenario.load(path, args.set or None)
+        network = _read_network(scenario)
         if args.show:
             print(scenario.to_toml(header=f"resolved from {path}"))
         else:
-            print(f"{path}: ok ({scenario.name}: {scenario.network.kind}, "
+            print(f"{path}: ok ({scenario.name}: {network}, "
                   f"{scenario.weeks} weeks, {len(scenario.events)} events)")
     return 0
+
+
+def _read_network(scenario: Scenario) -> str:
+    """The scenario's network kind; for an edge list, read it (an InputError names any fault)
+    and add its customers and ties."""
+    if scenario.network.kind != "edgelist":
+        return scenario.network.kind
+    from sim.run.engine import build_scenario_graph
+    from sim.scenario.events import explicit_seeds
+
+    graph = build_scenario_graph(scenario)
+    for event in scenario.events:
+        if event.kind == "seed" and event.nodes is not None:
+            explicit_seeds(scenario, graph, event)
+    ties = graph.n_edges if graph.directed else graph.n_edges // 2
+    return f"edge list {scenario.network.path}, {graph.n:,} customers, {ties:,} ties"
 
 
 def cmd_kpis(_args: argparse.Namespace) -> int:
@@ -66,6 +85,7 @@ def register(commands: Any) -> None:
                      help="override a scenario key, e.g. --set sharing.base=0.3 (repeatable)")
     add_options(run, {"out": "output folder (default: out/<scenario name>/)",
                       "workers": WORKERS_HELP})
+    run.add_argument("--force", action="store_true", help=FORCE_HELP)
     run.set_defaults(func=cmd_run)
 
     validate = commands.add_parser("validate", help="check scenario files")

@@ -12,12 +12,16 @@ from sim.analysis.sensitivity import IncompleteSweep, sensitivity
 from sim.analysis.sweep import Experiment
 from sim.app.commands import add_command, add_sweep_arguments
 from sim.present.figures.sensitivity import write_sensitivity
+from sim.run.folders import check_output_folder, remove_womsim_folder
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     """`womsim sensitivity`: sweep (resumable), analyse, print and write the indices."""
     experiment = Experiment.load(args.experiment)
     out = Path(args.out) if args.out else Path("out") / experiment.name
+    if args.force:
+        remove_womsim_folder(out)
+    check_output_folder(out / "sensitivity", resumable=True)  # replaced at the end
     print(f"{experiment.name}: {experiment.design.method} design, {len(experiment.points)} "
           f"points x {experiment.replications} replicates = {experiment.run_count} runs")
     try:

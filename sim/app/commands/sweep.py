@@ -11,8 +11,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sim.analysis.sweep import MANIFEST, PART_RUNS, Experiment, failure_message, rerun, run_sweep
+from sim.analysis.sweep import (
+    MANIFEST,
+    PART_RUNS,
+    Experiment,
+    failure_message,
+    rerun,
+    run_sweep,
+    runs_of,
+)
+from sim.analysis.sweep.integrity import read_manifest
 from sim.app.commands import add_command, add_sweep_arguments, run_command
+from sim.run.folders import remove_womsim_folder
 from sim.scenario.load import ScenarioError
 
 
@@ -22,11 +32,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.rerun:
         return _rerun(experiment, args.rerun)
     out = Path(args.out) if args.out else Path("out") / experiment.name
+    if args.force:
+        remove_womsim_folder(out)
     started = time.perf_counter()
     print(f"{experiment.name}: {len(experiment.points)} points x {experiment.replications} "
           f"replicates = {experiment.run_count} runs ({experiment.design.method} design)")
-    result = run_sweep(experiment, out, workers=args.workers, scheduler=args.scheduler,
-                       progress=True, part_runs=args.part_size)
+    try:
+        result = run_sweep(experiment, out, workers=args.workers, scheduler=args.scheduler,
+                           progress=True, part_runs=args.part_size)
+    except KeyboardInterrupt:
+        print(f"\nwomsim: interrupted: {_saved(out)} of {experiment.run_count} runs saved; run "
+              f"the same command to resume", file=sys.stderr)
+        return 130
     elapsed = time.perf_counter() - started
     rate = f", {60 * result.computed / elapsed:,.0f} runs/min" if elapsed > 0 else ""
     print(f"computed {result.computed} runs in {elapsed:.1f} s{rate}; wrote {out}/ "
@@ -35,6 +52,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"womsim: {failure_message(result, args.experiment)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _saved(out: Path) -> int:
+    """How many runs the sweep folder `out` holds."""
+    try:
+        return sum(len(runs_of(part)) for part in read_manifest(out / MANIFEST)["parts"])
+    except ScenarioError:
+        return 0
 
 
 def _rerun(experiment: Experiment, text: str) -> int:

@@ -11,10 +11,9 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.calibrate import WEEKS_PER_UNIT, CalibrationResult
-from sim.core.files import staged_folder
 from sim.core.stages import SOURCE_COLOURS, STATE_COLOURS, Source, State
 from sim.present.figures import BAND_ALPHA, band_by_week, draw_band, figure, save
-from sim.scenario import ScenarioError
+from sim.run.folders import staged_folder
 
 _SIMULATED_COLOUR = STATE_COLOURS[State.LOYAL]  # adopters are the customers who bought
 _BASS_COLOUR = SOURCE_COLOURS[Source.PAID]
@@ -25,14 +24,10 @@ def write_calibration(result: CalibrationResult, folder: str | os.PathLike,
                       command: str | None = None) -> Path:
     """Write `fitted.toml`, `summary.json`, `curve.csv` and `calibration.png` into `folder`,
     atomically: all are written into a new folder beside it, which then replaces it. An
-    existing `folder` must be empty or an earlier calibration's (ScenarioError otherwise).
+    existing `folder` must be empty or one womsim wrote (InputError otherwise).
     `command` is recorded in the summary as the command that made it."""
     folder = Path(folder)
-    if folder.exists() and any(folder.iterdir()) and not all(
-            (folder / name).exists() for name in ("fitted.toml", "summary.json")):
-        raise ScenarioError("exists and is not a calibration folder; choose another --out",
-                            file=folder)
-    with staged_folder(folder) as staging:
+    with staged_folder(folder, command) as staging:
         (staging / "fitted.toml").write_text(result.fitted_toml(folder))
         (staging / "summary.json").write_text(
             json.dumps(result.summary(command), indent=2) + "\n")

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from sim.analysis.sensitivity import SensitivityResult
-from sim.core.files import staged_folder
 from sim.core.stages import SOURCE_COLOURS, STATE_COLOURS, Source, State
 from sim.present.figures import figure, save
+from sim.run.folders import staged_folder
 
 
 def write_sensitivity(result: SensitivityResult, folder: str | os.PathLike) -> Path:

@@ -1,0 +1,1 @@
+"""Reliability tests: bad input and faults (docs/reliability.md)."""
