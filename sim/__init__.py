@@ -1,8 +1,9 @@
 """womsim: word-of-mouth diffusion and the marketing circle of life on social graphs.
 
 The public API: `Scenario` and `ScenarioError` (scenario files), `simulate` (replications of a
-scenario), `Engine` (one run stepped by hand) and `WomModel` (the Mesa face). Each is imported on
-first use, so `import sim` stays cheap (no numba, pandas or mesa until something needs them).
+scenario), `Engine` (one run stepped by hand), `WomModel` (the Mesa face) and `load_sweep` (a
+sweep folder's tables, sorted). Each is imported on first use, so `import sim` stays cheap (no
+numba, pandas or mesa until something needs them).
 """
 
 from importlib import import_module
@@ -17,6 +18,7 @@ _PUBLIC = {
     "Scenario": "sim.scenario.load",
     "ScenarioError": "sim.scenario.load",
     "WomModel": "sim.mesa.model",
+    "load_sweep": "sim.analysis.sweep.store",
 }
 
 __all__ = [*_PUBLIC, "__version__"]

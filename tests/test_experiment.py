@@ -19,9 +19,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import sim
 import sim.analysis.sweep.worker as experiment_module
 from sim.analysis.sweep import Experiment, run_sweep, runs_of
 from sim.app.commands.sweep import main_sweep, register
+from sim.core.errors import InputError
 from sim.core.kpis import KPI_NAMES
 from sim.core.rng import replicate_seed
 from sim.run.replicates import simulate
@@ -226,6 +228,20 @@ def test_runs_table_reads_with_pandas_and_the_manifest_records_the_sweep(referen
     resolved = Scenario.from_dict(tomllib.loads(manifest["base_scenario"]))
     assert resolved.stable_hash() == experiment.base.stable_hash()
     assert sorted(run for part in manifest["parts"] for run in runs_of(part)) == list(range(12))
+
+
+def test_load_sweep_reads_a_folder_back_sorted(
+        reference, tmp_path):
+    path, result = reference
+    tables = sim.load_sweep(result.folder)
+    pd.testing.assert_frame_equal(tables.runs, result.runs)
+    pd.testing.assert_frame_equal(tables.timeseries, result.timeseries)
+    assert tables.manifest["replicate_seeds"] == Experiment.load(path).replicate_seeds
+    # shuffled parts (finish order) still read back sorted
+    assert list(zip(tables.runs["point"], tables.runs["replicate"], strict=True)) == sorted(
+        zip(tables.runs["point"], tables.runs["replicate"], strict=True))
+    with pytest.raises(InputError):
+        sim.load_sweep(tmp_path)  # no manifest: not a sweep folder
 
 
 def test_two_local_workers_give_identical_tables(reference, tmp_path):

@@ -21,7 +21,14 @@ when a scheduler is given); nothing in `sim.analysis` outside it imports its mod
 from sim.analysis.sweep.design import Design, Factor
 from sim.analysis.sweep.experiment import Experiment
 from sim.analysis.sweep.runner import failure_message, rerun, run_sweep
-from sim.analysis.sweep.store import MANIFEST, PART_RUNS, SweepResult, runs_of
+from sim.analysis.sweep.store import (
+    MANIFEST,
+    PART_RUNS,
+    SweepResult,
+    SweepTables,
+    load_sweep,
+    runs_of,
+)
 
 __all__ = ["MANIFEST", "PART_RUNS", "Design", "Experiment", "Factor", "SweepResult",
-           "failure_message", "rerun", "run_sweep", "runs_of"]
+           "SweepTables", "failure_message", "load_sweep", "rerun", "run_sweep", "runs_of"]

@@ -15,6 +15,7 @@ for a canonical order.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -123,7 +124,7 @@ class ResultStore:
         listed = {part["name"] for part in sound}
         self.failed = {entry["run"]: entry for entry in self.manifest["failed"]
                        if entry["run"] not in self.done}
-        for table in ("runs", "timeseries"):
+        for table in ("runs", "timeseries") if experiment.timeseries else ("runs",):
             (self.folder / table).mkdir(parents=True, exist_ok=True)
             for leftover in (self.folder / table).iterdir():
                 if leftover.name not in listed:  # a part or temporary file of a killed session
@@ -293,8 +294,30 @@ class SweepResult:
         return sum(len(runs_of(part)) for part in manifest["parts"]) == self.experiment.run_count
 
 
+@dataclass(frozen=True)
+class SweepTables:
+    """A sweep folder's tables: `runs` (one row per finished run, sorted by point and replicate)
+    and `timeseries` (one row per run x week, sorted by point, replicate and week; None when the
+    sweep kept no time series), and `manifest` (what was run, with which seeds and inputs)."""
+
+    runs: pd.DataFrame
+    timeseries: pd.DataFrame | None
+    manifest: dict[str, Any]
+
+
+def load_sweep(folder: str | os.PathLike) -> SweepTables:
+    """The tables of a sweep's output folder, finished or interrupted, in a stable order (parts
+    are written in the order runs finish; this sorts them). A folder that is not a sweep's, or
+    whose manifest is damaged, is an InputError naming it."""
+    folder = Path(folder)
+    manifest = read_manifest(folder / MANIFEST)
+    timeseries = (_read_table(folder / "timeseries", ["point", "replicate", "week"])
+                  if manifest.get("timeseries") else None)
+    return SweepTables(_read_table(folder / "runs", ["point", "replicate"]), timeseries, manifest)
+
+
 def _read_table(folder: Path, order: list[str]) -> pd.DataFrame:
-    if not any(path.suffix == ".parquet" and not path.name.startswith(".")
+    if not folder.is_dir() or not any(path.suffix == ".parquet" and not path.name.startswith(".")
                for path in folder.iterdir()):
         return pd.DataFrame(columns=order)
     return pd.read_parquet(folder).sort_values(order, kind="stable").reset_index(drop=True)
