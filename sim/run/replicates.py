@@ -11,13 +11,13 @@ import os
 import sys
 
 import numpy as np
-from tqdm import tqdm
 
 from sim.core.rng import replicate_seed
 from sim.graph import Graph
 from sim.run.budget import check_fits, long_job_note
 from sim.run.engine import Engine, build_scenario_graph
 from sim.run.pool import available_cores, worker_pool
+from sim.run.progress import progress_bar
 from sim.run.results import SimulationResult
 from sim.scenario.load import Scenario
 
@@ -83,8 +83,7 @@ def simulate(
         print(note, file=sys.stderr)
     seeds = [replicate_seed(scenario.seed, r) for r in range(scenario.replications)]
     graph = graph if graph is not None else build_scenario_graph(scenario)
-    bar = tqdm(total=len(seeds), desc=f"{scenario.name}", unit="run",
-               disable=not progress, leave=False)
+    bar = progress_bar(len(seeds), scenario.name, enabled=progress, leave=False)
     outputs: list = []
     if workers <= 1:
         for run_seed in seeds:

@@ -13,6 +13,7 @@ from sim.analysis.sweep.executor import dispatch, executor_name, sweep_executor
 from sim.analysis.sweep.experiment import Experiment
 from sim.analysis.sweep.store import MANIFEST, PART_RUNS, ResultStore, SweepResult
 from sim.run.budget import check_fits
+from sim.run.progress import progress_bar
 from sim.run.replicates import default_workers, run_once
 from sim.scenario.load import ScenarioError
 
@@ -85,10 +86,8 @@ def _compute(store: ResultStore, experiment: Experiment, todo: list[int],
 def _progress_bar(experiment: Experiment, done: int, enabled: bool) -> Any:
     """A bar of runs done (this session's and earlier ones'), with the time left and, once there
     are any, the failures."""
-    from tqdm import tqdm
-
-    bar = tqdm(total=experiment.run_count, initial=done, desc=experiment.name, unit="run",
-               disable=not enabled, dynamic_ncols=True, smoothing=0.05)
+    bar = progress_bar(experiment.run_count, experiment.name, enabled=enabled, initial=done,
+                       dynamic_ncols=True, smoothing=0.05)
     bar.set_postfix(failed=0, refresh=False)
     return bar
 

@@ -8,13 +8,12 @@ import shlex
 import sys
 from pathlib import Path
 
-from tqdm import tqdm
-
 from sim.analysis.calibrate import DEFAULT_REFITS, OUTPUT_FILES, CalibrationResult, calibrate
 from sim.app.commands import FORCE_HELP
 from sim.core.errors import InputError
 from sim.present.figures.calibration import write_calibration
 from sim.run.folders import check_output_folder
+from sim.run.progress import progress_bar
 from sim.scenario import Scenario
 
 _DESCRIPTION = ("Fit scenario keys to an adoption CSV by simulation (common random numbers, grid "
@@ -56,9 +55,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     scenario = Scenario.load(args.scenario)
     out = Path(args.out) if args.out else Path("out") / f"{scenario.name}_calibration"
     check_output_folder(out, args.force)
-    # disable=None: a bar on a terminal only, never in logs
-    with tqdm(desc=f"calibrating {scenario.name}", unit="run", disable=None,
-              leave=False) as bar:
+    with progress_bar(None, f"calibrating {scenario.name}", leave=False) as bar:
         result = calibrate(scenario, args.data, args.fit, replications=args.reps,
                            seed=args.seed, refits=args.refits, workers=args.workers,
                            progress=bar.update)
