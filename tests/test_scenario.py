@@ -605,3 +605,22 @@ def test_the_baseline_file_is_the_default_market():
     """scenarios/baseline.toml spells out every key at its default (docs/model.md section 8)."""
     baseline = Scenario.load(Path(__file__).parent.parent / "scenarios" / "baseline.toml")
     assert set(baseline.differences(Scenario.default())) <= {"name", "description"}
+
+
+def test_every_mistake_of_a_file_is_reported_at_once_with_its_line(tmp_path):
+    path = tmp_path / "three.toml"
+    path.write_text('weeks = -3\n[media]\nmargin = 20\npromise = 85\n[sharing]\nbse = 0.2\n')
+    with pytest.raises(ScenarioError) as caught:
+        Scenario.load(path)
+    lines = str(caught.value).splitlines()
+    assert [Path(line.split(": ")[0]).name for line in lines] == [
+        "three.toml:1", "three.toml:3", "three.toml:4", "three.toml:6"]
+    assert "unknown key 'margin' in [media]; did you mean economics.margin?" in lines[1]
+    assert "got 85 (a fraction: 85% is 0.85)" in lines[2]
+    assert "did you mean 'base'?" in lines[3]
+
+
+def test_a_section_key_at_the_top_level_names_its_section():
+    with pytest.raises(ScenarioError, match="unknown key 'margin' at the top level; did you "
+                                            "mean economics.margin"):
+        Scenario.from_dict({"margin": 20})

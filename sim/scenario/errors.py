@@ -16,16 +16,30 @@ from sim.core.errors import InputError
 
 
 class ScenarioError(InputError):
-    """Bad scenario input (a scenario file, `--set`, a data file); formatted as `InputError`."""
+    """Bad scenario input (a scenario file, `--set`, a data file); formatted as `InputError`,
+    then one line for each of the `more` problems found in the same file, if any."""
+
+    def __init__(self, message: str, file: Any = None, key: str | None = None,
+                 line: int | None = None, more: tuple[ScenarioError, ...] = ()) -> None:
+        super().__init__(message, file=file, key=key, line=line)
+        self.more = tuple(more)
+
+    def __str__(self) -> str:
+        return "\n".join([super().__str__(), *(str(problem) for problem in self.more)])
+
+    def __reduce__(self) -> tuple[type, tuple[Any, ...]]:
+        return type(self), (self.message, self.file, self.key, self.line, self.more)
 
 
 class Invalid(Exception):
-    """A problem with the value at a dotted key; loading adds the file and line."""
+    """A problem with the value at a dotted key; loading adds the file and line. `more` holds
+    further problems found in the same pass, each an `Invalid`."""
 
-    def __init__(self, key: str, message: str) -> None:
+    def __init__(self, key: str, message: str, more: tuple[Invalid, ...] = ()) -> None:
         super().__init__(key, message)
         self.key = key
         self.message = message
+        self.more = tuple(more)
 
 
 def unknown_message(what: str, name: str, known: Iterable[str]) -> str:

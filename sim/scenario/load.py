@@ -307,9 +307,16 @@ class _Draft:
         try:
             values = validate(self.data, self.base_dir, default_name)
         except Invalid as problem:
-            file, line = self.locate(problem.key)
-            raise ScenarioError(problem.message, file=file, key=problem.key, line=line) from None
+            first, *more = sorted((self.located(p) for p in (problem, *problem.more)),
+                                  key=lambda error: (str(error.file), error.line or 0))
+            raise ScenarioError(first.message, file=first.file, key=first.key, line=first.line,
+                                more=tuple(more)) from None
         return Scenario(**values, path=path, extends=extends)
+
+    def located(self, problem: Invalid) -> ScenarioError:
+        """`problem` as a ScenarioError naming the file and line that set its key."""
+        file, line = self.locate(problem.key)
+        return ScenarioError(problem.message, file=file, key=problem.key, line=line)
 
     def locate(self, key: str) -> tuple[Path | None, int | None]:
         """Where a key was set (an override has no file), else the file and line of the nearest

@@ -13,7 +13,7 @@ import difflib
 import math
 import numbers
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import Field
 from pathlib import Path
 from typing import Any
@@ -39,45 +39,76 @@ _BYTES_PER_ENTRY = 8  # int32 neighbour index + float32 tie weight
 _BYTES_PER_NODE_INDEX = 8  # int64 indptr
 
 
+MAX_PROBLEMS = 10  # problems reported at once; a file with more shows the first ten
+
+
 def validate(data: Mapping[str, Any], base_dir: Callable[[str], Path],
              default_name: str | None) -> dict[str, Any]:
     """The checked values of a scenario's merged raw `data`, as the keyword arguments of
     `Scenario` (top-level keys, one parameter object per section, the events tuple).
 
     `base_dir(key)` is the folder a relative path set at `key` is relative to; `default_name`
-    is the name when none is set. Raises `Invalid` on the first problem found."""
+    is the name when none is set. Raises `Invalid` with every problem of the keys' own values
+    (up to MAX_PROBLEMS, the first as the error and the others in its `more`), or else with the
+    first problem of how keys fit together (the network, the events)."""
+    problems: list[Invalid] = []
     known = [*TOP_FIELDS, *SECTIONS, "events"]
     for key, value in data.items():
         if key not in known:
             what = "section" if isinstance(value, Mapping) else "key"
-            raise Invalid(key, unknown_message(what, key, [*known, "extends"]))
-    top = {key: _check_value(data[key], spec, key, base_dir(key))
-           for key, spec in TOP_FIELDS.items() if key in data}
+            problems.append(Invalid(key, _unknown(what, key, [*known, "extends"], None)))
+    top = {key: value for key, spec in TOP_FIELDS.items() if key in data
+           for value in _checked(problems, data[key], spec, key, base_dir(key))}
     if default_name is not None:
         top.setdefault("name", default_name)
-    top_params = TopParams(**top)
-    if not top_params.name.strip() or top_params.name in (".", "..") or any(
-        sep in top_params.name for sep in "/\\"
-    ):
-        raise Invalid("name", f"must be a non-empty name without '/' or '\\', got "
-                              f"{show_value(top_params.name)}")
-
     sections: dict[str, Any] = {}
     for section, cls in SECTIONS.items():
         values = {}
         for key, value in data.get(section, {}).items():
             dotted = f"{section}.{key}"
             if key not in SECTION_FIELDS[section]:
-                raise Invalid(dotted, unknown_message("key", key, SECTION_FIELDS[section]))
-            values[key] = _check_value(value, SECTION_FIELDS[section][key], dotted,
-                                       base_dir(dotted))
+                problems.append(Invalid(dotted, _unknown("key", key, SECTION_FIELDS[section],
+                                                         section)))
+                continue
+            for checked in _checked(problems, value, SECTION_FIELDS[section][key], dotted,
+                                    base_dir(dotted)):
+                values[key] = checked
         sections[section] = cls(**values)
+    if problems:
+        raise Invalid(problems[0].key, problems[0].message, tuple(problems[1:MAX_PROBLEMS]))
+    top_params = TopParams(**top)
+    if not top_params.name.strip() or top_params.name in (".", "..") or any(
+        sep in top_params.name for sep in "/\\"
+    ):
+        raise Invalid("name", f"must be a non-empty name without '/' or '\\', got "
+                              f"{show_value(top_params.name)}")
     _check_network(sections["network"], sections["sharing"])
 
     customers = _customer_count(sections["network"])
     events = tuple(_check_event(raw, index, top_params.weeks, customers, base_dir)
                    for index, raw in enumerate(data.get("events", [])))
     return {key: getattr(top_params, key) for key in TOP_FIELDS} | sections | {"events": events}
+
+
+def _checked(problems: list[Invalid], value: Any, spec: Field, key: str,
+             base_dir: Path) -> list[Any]:
+    """[the checked value], or [] with the problem added to `problems`."""
+    try:
+        return [_check_value(value, spec, key, base_dir)]
+    except Invalid as problem:
+        problems.append(problem)
+        return []
+
+
+def _unknown(what: str, name: str, known: Iterable[str], section: str | None) -> str:
+    """The message for an unknown key: a right key in the wrong section (or at the top) names
+    where it belongs ("did you mean economics.margin?"), else the closest name in its place."""
+    elsewhere = [f"{other}.{name}" for other, fields in SECTION_FIELDS.items()
+                 if other != section and name in fields]
+    if elsewhere:
+        where = f"in [{section}]" if section else "at the top level"
+        return f"unknown {what} '{name}' {where}; did you mean {' or '.join(elsewhere)}?"
+    return unknown_message(what, name, known)
 
 
 def memory_estimate_bytes(network: NetworkParams) -> int:
@@ -196,7 +227,10 @@ def _check_range(number: float, given: Any, meta: Mapping[str, Any], key: str) -
             if high is not None:
                 bounds.append(f"{'<' if meta['high_open'] else '<='} {high}")
             allowed = " and ".join(bounds)
-        raise Invalid(key, f"must be {allowed}, got {show_value(given)}")
+        hint = ""
+        if low == 0 and high == 1 and 5 <= number <= 100:  # a percent where a fraction is meant
+            hint = f" (a fraction: {number:g}% is {number / 100:g})"
+        raise Invalid(key, f"must be {allowed}, got {show_value(given)}{hint}")
     return number
 
 

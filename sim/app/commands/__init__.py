@@ -45,15 +45,22 @@ def add_sweep_arguments(parser: argparse.ArgumentParser, experiment: str, worker
 
 def run_command(args: argparse.Namespace) -> int:
     """Run a parsed command; bad input (an InputError, ScenarioError included) is printed as
-    one line and gives exit status 2; Ctrl-C gives exit status 130 without a traceback."""
+    one line per problem and gives exit status 2; Ctrl-C gives exit status 130 without a
+    traceback."""
     try:
         return args.func(args)
     except InputError as error:
-        print(f"womsim: error: {error}", file=sys.stderr)
+        print_input_error(error)
         return 2
     except KeyboardInterrupt:
         print("womsim: interrupted", file=sys.stderr)
         return 130
+
+
+def print_input_error(error: InputError) -> None:
+    """Each problem of `error` on its own line, "womsim: error: FILE:LINE: KEY: message"."""
+    for line in str(error).splitlines():
+        print(f"womsim: error: {line}", file=sys.stderr)
 
 
 def command_line() -> str:

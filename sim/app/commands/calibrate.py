@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from sim.analysis.calibrate import DEFAULT_REFITS, OUTPUT_FILES, CalibrationResult, calibrate
-from sim.app.commands import FORCE_HELP
+from sim.app.commands import FORCE_HELP, print_input_error
 from sim.core.errors import InputError
 from sim.present.figures.calibration import write_calibration
 from sim.run.folders import check_output_folder
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return cmd_calibrate(parser.parse_args(sys.argv[1:] if argv is None else argv))
     except InputError as error:
-        print(f"womsim: error: {error}", file=sys.stderr)
+        print_input_error(error)
         return 2
 
 
