@@ -131,3 +131,20 @@ def test_results_are_reproducible(tmp_path: Path):
     first = analyse(design, lambda x: {"y": x[:, 0] + x[:, 1] ** 2})
     again = analyse(design, lambda x: {"y": x[:, 0] + x[:, 1] ** 2})
     pd.testing.assert_frame_equal(first.indices, again.indices)
+
+
+def test_too_few_samples_to_rank_the_parameters_are_said_and_enough_are_not():
+    from SALib.test_functions import Ishigami
+
+    def indices(samples: int):
+        design = Design("sobol", tuple(Factor(f"x{i}", low=-math.pi, high=math.pi)
+                                       for i in (1, 2, 3)), samples=samples, seed=1)
+        return analyse(design, lambda x: {"y": Ishigami.evaluate(x)})
+
+    few = indices(16)
+    assert few.ranking_warnings() == [
+        "y: the intervals are too wide to rank the parameters (16 samples); raise `samples` "
+        "and run again (the sweep resumes)"]
+    assert "warning: y: the intervals are too wide" in few.table()
+    assert "*_conf: half-width of the 95% bootstrap interval" in few.table()
+    assert indices(4096).ranking_warnings() == []

@@ -38,6 +38,15 @@ COLUMNS = {
 }
 
 Evaluate = Callable[[np.ndarray], Mapping[str, np.ndarray]]
+WIDE = 0.1  # a Sobol index known to no better than +-0.1 cannot rank parameters reliably
+_LEGEND = {
+    "sobol": "S1: first-order Sobol index (the share of the output's variance a parameter "
+             "explains alone); ST: total index (with its interactions); *_conf: half-width of "
+             "the 95% bootstrap interval.",
+    "morris": "mu_star: mean absolute elementary effect (importance); mu: mean effect (sign); "
+              "sigma: spread of the effects (non-linearity, interactions); mu_star_conf: "
+              "half-width of the 95% bootstrap interval of mu_star.",
+}
 
 
 @dataclass
@@ -53,15 +62,34 @@ class SensitivityResult:
     undefined: dict[str, int]
 
     def table(self) -> str:
-        """The indices as plain text, one block per output."""
-        lines = []
+        """The indices as plain text, one block per output, after a line saying what the
+        columns are, and followed by any `ranking_warnings`."""
+        lines = [_LEGEND[self.method]]
         for output, rows in self.indices.groupby("output", sort=False):
             lines += ["", output]
             lines += rows.drop(columns="output").to_string(
                 index=False, float_format=lambda v: f"{v:.3f}").splitlines()
         for output, count in self.undefined.items():
             lines.append(f"\n{output}: left out, undefined (NaN) at {count} points")
-        return "\n".join(lines).lstrip("\n")
+        lines += [f"\nwarning: {warning}" for warning in self.ranking_warnings()]
+        return "\n".join(lines)
+
+    def ranking_warnings(self) -> list[str]:
+        """The outputs whose indices are too uncertain to rank the parameters: a Sobol interval
+        wider than +-WIDE (or an index below -WIDE), or a Morris mu* interval wider than half
+        the largest mu*; each says how many samples were used."""
+        warnings_ = []
+        for output, rows in self.indices.groupby("output", sort=False):
+            if self.method == "sobol":
+                wide = (rows[["S1_conf", "ST_conf"]].max().max() > WIDE
+                        or rows[["S1", "ST"]].min().min() < -WIDE)
+            else:
+                wide = rows["mu_star_conf"].max() > 0.5 * rows["mu_star"].max()
+            if wide:
+                warnings_.append(f"{output}: the intervals are too wide to rank the parameters "
+                                 f"({self.design.samples} samples); raise `samples` and run "
+                                 f"again (the sweep resumes)")
+        return warnings_
 
     def write_tables(self, folder: str | os.PathLike) -> None:
         """Write `indices.csv` and `sensitivity.json` into `folder`, which must exist."""
