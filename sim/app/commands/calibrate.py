@@ -11,6 +11,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from sim.analysis.calibrate import DEFAULT_REFITS, OUTPUT_FILES, CalibrationResult, calibrate
+from sim.app.commands import add_command
 from sim.present.figures.calibration import write_calibration
 from sim.scenario import Scenario, ScenarioError
 
@@ -72,8 +73,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def register(commands) -> None:
     """Add the `calibrate` subcommand to the CLI's subparsers."""
-    parser = commands.add_parser("calibrate", help="fit scenario keys to observed adoption data",
-                                 description=_DESCRIPTION)
+    parser = add_command(commands, "calibrate", cmd_calibrate, _DESCRIPTION)
     add_arguments(parser)
 
 

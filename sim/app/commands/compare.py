@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.analysis.compare import compare
-from sim.app.commands import WORKERS_HELP, add_options, command_line
+from sim.app.commands import WORKERS_HELP, add_command, add_options, command_line
 from sim.present.report_comparison import write_comparison
 from sim.present.tables import comparison_table
 
@@ -37,8 +37,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def register(commands: Any) -> None:
     """Add `womsim compare` to the CLI's subcommands."""
-    parser = commands.add_parser(
-        "compare", help="compare scenarios run with the same replicate seeds",
+    parser = add_command(
+        commands, "compare", cmd_compare,
         description="Run each scenario with the same replicate seeds and report, for every KPI "
                     "and every pair B vs A (each scenario against the first, against "
                     "--reference, or all pairs), the mean paired difference B - A with its 95%% "
@@ -62,4 +62,4 @@ def register(commands: Any) -> None:
                              "(repeatable)")
     add_options(parser, {"workers": WORKERS_HELP,
                          "out": "output folder (default: out/compare_A_vs_B/)"})
-    parser.set_defaults(func=cmd_compare)
+

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sim.app.commands import WORKERS_HELP, add_options, command_line
+from sim.app.commands import WORKERS_HELP, add_command, add_options, command_line
 from sim.present.tables import kpi_list, kpi_table
 from sim.scenario.load import Scenario
 
@@ -54,7 +54,7 @@ def cmd_kpis(_args: argparse.Namespace) -> int:
 
 def register(commands: Any) -> None:
     """Add `womsim run`, `womsim validate` and `womsim kpis` to the CLI's subcommands."""
-    run = commands.add_parser("run", help="run a scenario's replications and write a run folder")
+    run = add_command(commands, "run", cmd_run)
     run.add_argument("scenario", help="scenario file (TOML)")
     add_options(run, {"reps": "replications (default: the scenario's)",
                       "seed": "scenario seed (default: the scenario's)",
@@ -63,13 +63,10 @@ def register(commands: Any) -> None:
                      help="override a scenario key, e.g. --set sharing.base=0.3 (repeatable)")
     add_options(run, {"out": "output folder (default: out/<scenario name>/)",
                       "workers": WORKERS_HELP})
-    run.set_defaults(func=cmd_run)
 
-    validate = commands.add_parser("validate", help="check scenario files")
+    validate = add_command(commands, "validate", cmd_validate)
     validate.add_argument("scenarios", nargs="+")
     validate.add_argument("--set", action="append", metavar="KEY=VALUE")
     validate.add_argument("--show", action="store_true", help="print the resolved scenario")
-    validate.set_defaults(func=cmd_validate)
 
-    kpis = commands.add_parser("kpis", help="list the KPIs a run reports")
-    kpis.set_defaults(func=cmd_kpis)
+    add_command(commands, "kpis", cmd_kpis)
