@@ -17,11 +17,12 @@ from enum import IntEnum
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from sim.core.rng import customer_key, draw, geometric, normal, step_key, uniform, uniform_pair
 from sim.core.stages import Purpose, Source, State
 from sim.core.state import (
+    CHUNK,
     PERFORMANCE_SCALE,
     TALK_SCALE,
     Brand,
@@ -406,16 +407,28 @@ def _listening(state):
 
 @njit(cache=True, inline="always")
 def _enter_zmot(key, t, prm, lev, c, m, i, source, recruiter, row):
+    """Into ZMOT, with what it adds to the week's row and the outbox (see `_become_zmot`)."""
+    _count_zmot(m, i, source, _become_zmot(key, t, prm, lev, c, i, source, recruiter), row)
+
+
+@njit(cache=True, inline="always")
+def _become_zmot(key, t, prm, lev, c, i, source, recruiter):
     """Into ZMOT; the step it will decide in (4.4) is drawn now: it decides each step, from this
-    one on, with probability 1/(1 + T_Z), so the wait is geometric. A customer reached by paid
-    media passes the content on to its out-neighbours with the week's pass-on probability."""
+    one on, with probability 1/(1 + T_Z), so the wait is geometric. Returns whether it passes the
+    content on (a customer reached by paid media, with the week's pass-on probability)."""
     c.state[i] = ZMOT
     c.entered[i] = t
     c.due[i] = t + geometric(customer_key(key, i), FMOT_TIMING, prm.decide_probability)
     c.source[i] = source
     c.recruiter[i] = recruiter
+    return source == PAID and uniform(key, i, PASS_ON) < lev.pass_on[t]
+
+
+@njit(cache=True, inline="always")
+def _count_zmot(m, i, source, passes_on, row):
+    """A ZMOT entry in the week's row; content passed on goes to the outbox."""
     row[Column.STIMULUS_PAID + source] += 1
-    if source == PAID and uniform(key, i, PASS_ON) < lev.pass_on[t]:
+    if passes_on:
         _send(m, i, Message.CONTENT, 0.0)
         row[Column.CONTENT_PASSED] += 1
 
@@ -430,42 +443,72 @@ def _send(m, sender, kind, performance):
     m.outbox_count[Outbox.THIS_STEP] = sent + 1
 
 
-@njit(cache=True)
+WON_BACK = 1  # outcome flag of 4.3: a REJECTED customer re-entered ZMOT
+PASSES_ON = 2  # outcome flag of 4.3: it passes paid content on
+
+
+@njit(cache=True, parallel=True)
 def paid_and_talk(seed, t, p_t, prm, lev, net, c, m, row):
     """4.3 Each UNAWARE customer not recruited by a share enters ZMOT with probability
     1 - exp(-(eta p_t + lambda_i) dt), lambda_i = q * (talk pressure / sum of in-tie strengths);
-    each REJECTED one the same with only positive talkers. Source paid or talk in proportion."""
+    each REJECTED one the same with only positive talkers. Source paid or talk in proportion.
+    Customers decide in parallel; their entries are counted in customer order."""
     if p_t <= 0.0 and prm.imitation <= 0.0:
         return  # no hazard for anyone (e.g. the independent cascade): nothing to draw
     key = step_key(seed, t)
     p_only = -math.expm1(-p_t * WEEK)  # the probability for customers nobody talks to
-    for i in range(c.state.shape[0]):
-        s = c.state[i]
-        if s != UNAWARE and s != REJECTED:
-            continue
-        positive_only = s == REJECTED
-        if net.complete:
-            pressure = m.totals[Total.TALK_POSITIVE] if positive_only else m.totals[Total.TALK]
-        else:
-            pressure = c.talk_pressure[i, 1] if positive_only else c.talk_pressure[i, 0]
-        talk = 0.0
-        if pressure > 0 and net.in_weight_sum[i] > 0.0:
-            talk = prm.imitation * (pressure / TALK_SCALE) / net.in_weight_sum[i]
-        hazard = p_t + talk  # innovativeness eta = 1 for every customer (MODEL.md section 3)
-        if hazard <= 0.0:
-            continue
-        probability = p_only if talk == 0.0 else -math.expm1(-hazard * WEEK)
-        if not uniform(key, i, ENTRY) < probability:
-            continue
-        if uniform(key, i, SPLIT) < p_t / hazard:
-            source = PAID
-            recruiter = -1
-        else:
-            source = TALK
-            recruiter = _talk_recruiter(key, i, pressure, positive_only, net, c)
-        if positive_only:
-            row[Column.WINBACK] += 1
-        _enter_zmot(key, t, prm, lev, c, m, i, source, recruiter, row)
+    acted = m.chunk_acted  # a local: in a prange loop Numba loses writes to m.chunk_acted[b]
+    for b in prange(acted.shape[0]):
+        acted[b] = _paid_or_talk_chunk(key, t, p_t, p_only, prm, lev, net, c, m, b)
+    for b in range(m.chunk_acted.shape[0]):
+        for k in range(b * CHUNK, b * CHUNK + m.chunk_acted[b]):
+            i = m.acted[k]
+            if m.outcome[i] & WON_BACK:
+                row[Column.WINBACK] += 1
+            _count_zmot(m, i, c.source[i], m.outcome[i] & PASSES_ON, row)
+
+
+@njit(cache=True)
+def _paid_or_talk_chunk(key, t, p_t, p_only, prm, lev, net, c, m, b):
+    """4.3 for the customers of chunk b; lists those who enter ZMOT, returns how many."""
+    k = b * CHUNK
+    for i in range(b * CHUNK, min(c.state.shape[0], (b + 1) * CHUNK)):
+        if _paid_or_talk_entry(key, t, p_t, p_only, prm, lev, net, c, m, i):
+            m.acted[k] = i
+            k += 1
+    return k - b * CHUNK
+
+
+@njit(cache=True, inline="always")
+def _paid_or_talk_entry(key, t, p_t, p_only, prm, lev, net, c, m, i):
+    """4.3 for customer i: whether paid media or talk brings it into ZMOT this step (its
+    outcome flags in m.outcome)."""
+    s = c.state[i]
+    if s != UNAWARE and s != REJECTED:
+        return False
+    positive_only = s == REJECTED
+    if net.complete:
+        pressure = m.totals[Total.TALK_POSITIVE] if positive_only else m.totals[Total.TALK]
+    else:
+        pressure = c.talk_pressure[i, 1] if positive_only else c.talk_pressure[i, 0]
+    talk = 0.0
+    if pressure > 0 and net.in_weight_sum[i] > 0.0:
+        talk = prm.imitation * (pressure / TALK_SCALE) / net.in_weight_sum[i]
+    hazard = p_t + talk  # innovativeness eta = 1 for every customer (MODEL.md section 3)
+    if hazard <= 0.0:
+        return False
+    probability = p_only if talk == 0.0 else -math.expm1(-hazard * WEEK)
+    if not uniform(key, i, ENTRY) < probability:
+        return False
+    if uniform(key, i, SPLIT) < p_t / hazard:
+        source = PAID
+        recruiter = -1
+    else:
+        source = TALK
+        recruiter = _talk_recruiter(key, i, pressure, positive_only, net, c)
+    passes_on = _become_zmot(key, t, prm, lev, c, i, source, recruiter)
+    m.outcome[i] = (WON_BACK if positive_only else 0) | (PASSES_ON if passes_on else 0)
+    return True
 
 
 @njit(cache=True)
@@ -510,56 +553,27 @@ def _read(ck, purpose, n_read, positive, total):
     return read_positive
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def fmot(seed, t, prm, lev, c, m, row):
     """4.4 FMOT: each ZMOT customer whose decision is due reads up to n_src sources (a random
     subset of its inbox, then of the public pool of the last pool_weeks steps) and buys with
     probability sigma(logit pi_0 + beta_W W + beta_o (2o-1) + beta_B C (2B-1)), the promise's pull
     discounted by the brand's credibility C; a buyer enters SMOT with E = (1 - w) B + w Q-bar,
-    w = n/(n + 3); a non-buyer becomes REJECTED."""
+    w = n/(n + 3); a non-buyer becomes REJECTED. Customers decide in parallel; the decisions are
+    counted in customer order."""
     key = step_key(seed, t)
-    credibility = m.brand[Brand.CREDIBILITY]
     brand_log_odds = (prm.owned_weight * (2.0 * lev.owned[t] - 1.0)
-                      + prm.promise_weight * credibility * (2.0 * lev.promise[t] - 1.0))
-    pool = m.totals
-    for i in range(c.state.shape[0]):
-        if c.state[i] != ZMOT or c.due[i] > t:
-            continue
-        ck = customer_key(key, i)
-        in_positive = c.inbox_positive[i]
-        in_total = in_positive + c.inbox_negative[i]
-        n_inbox = min(prm.sources, in_total)
-        inbox_read_positive = _read(ck, READ_INBOX, n_inbox, in_positive, in_total)
-        pool_positive = pool[Total.POOL_POSITIVE]
-        pool_total = pool[Total.POOL_POSITIVE] + pool[Total.POOL_NEGATIVE]
-        n_pool = min(prm.sources - n_inbox, pool_total)
-        pool_read_positive = _read(ck, READ_POOL, n_pool, pool_positive, pool_total)
-        positives = inbox_read_positive + pool_read_positive
-        negatives = n_inbox + n_pool - positives
-        n_read = positives + negatives
-        net_sentiment = 0.0
-        mean_sender_p = 0.0
-        if n_read > 0:
-            weighted_negatives = prm.negativity_weight * negatives
-            net_sentiment = (positives - weighted_negatives) / (positives + weighted_negatives)
-            p_sum = (inbox_read_positive * c.inbox_positive_p[i]
-                     / PERFORMANCE_SCALE / max(c.inbox_positive[i], 1)
-                     + (n_inbox - inbox_read_positive) * c.inbox_negative_p[i]
-                     / PERFORMANCE_SCALE / max(c.inbox_negative[i], 1)
-                     + pool_read_positive * pool[Total.POOL_POSITIVE_P]
-                     / PERFORMANCE_SCALE / max(pool[Total.POOL_POSITIVE], 1)
-                     + (n_pool - pool_read_positive) * pool[Total.POOL_NEGATIVE_P]
-                     / PERFORMANCE_SCALE / max(pool[Total.POOL_NEGATIVE], 1))
-            mean_sender_p = p_sum / n_read
-        buy = _probability_with_log_odds(
-            prm.conversion, prm.review_weight * net_sentiment + brand_log_odds)
-        _empty_inbox(c, i)
-        c.entered[i] = t
-        if draw(ck, BUY) < buy:
-            weight = n_read / (n_read + prm.wom_anchor)
-            c.expectation[i] = (1.0 - weight) * lev.promise[t] + weight * mean_sender_p
-            c.state[i] = SMOT
-            c.purchases[i] += 1
+                      + prm.promise_weight * m.brand[Brand.CREDIBILITY]
+                      * (2.0 * lev.promise[t] - 1.0))
+    acted = m.chunk_acted  # a local: in a prange loop Numba loses writes to m.chunk_acted[b]
+    for b in prange(acted.shape[0]):
+        acted[b] = _fmot_chunk(key, t, prm, lev, c, m, brand_log_odds, b)
+    for b in range(m.chunk_acted.shape[0]):
+        for k in range(b * CHUNK, b * CHUNK + m.chunk_acted[b]):
+            i = m.acted[k]
+            if c.state[i] != SMOT:
+                row[Column.FMOT_REJECT] += 1
+                continue
             row[Column.FMOT_BUY] += 1
             row[Column.REVENUE] += prm.margin
             row[Column.COST_QUALITY] += lev.quality_unit_cost[t]
@@ -568,57 +582,137 @@ def fmot(seed, t, prm, lev, c, m, row):
             if c.adopted_week[i] < 0:
                 _adopt(t, c, i, row)
             _mark_talk_changed(m, i)
-        else:
-            c.state[i] = REJECTED
-            row[Column.FMOT_REJECT] += 1
+
+
+@njit(cache=True)
+def _fmot_chunk(key, t, prm, lev, c, m, brand_log_odds, b):
+    """4.4 for the customers of chunk b; lists those who decided, returns how many."""
+    k = b * CHUNK
+    for i in range(b * CHUNK, min(c.state.shape[0], (b + 1) * CHUNK)):
+        if c.state[i] == ZMOT and c.due[i] <= t:
+            _decide(key, t, prm, lev, c, m.totals, brand_log_odds, i)
+            m.acted[k] = i
+            k += 1
+    return k - b * CHUNK
+
+
+@njit(cache=True, inline="always")
+def _decide(key, t, prm, lev, c, pool, brand_log_odds, i):
+    """4.4 for customer i: read the sources, then buy (SMOT, with its expectation) or not
+    (REJECTED); the inbox is emptied either way."""
+    ck = customer_key(key, i)
+    in_positive = c.inbox_positive[i]
+    in_total = in_positive + c.inbox_negative[i]
+    n_inbox = min(prm.sources, in_total)
+    inbox_read_positive = _read(ck, READ_INBOX, n_inbox, in_positive, in_total)
+    pool_positive = pool[Total.POOL_POSITIVE]
+    pool_total = pool[Total.POOL_POSITIVE] + pool[Total.POOL_NEGATIVE]
+    n_pool = min(prm.sources - n_inbox, pool_total)
+    pool_read_positive = _read(ck, READ_POOL, n_pool, pool_positive, pool_total)
+    positives = inbox_read_positive + pool_read_positive
+    negatives = n_inbox + n_pool - positives
+    n_read = positives + negatives
+    net_sentiment = 0.0
+    mean_sender_p = 0.0
+    if n_read > 0:
+        weighted_negatives = prm.negativity_weight * negatives
+        net_sentiment = (positives - weighted_negatives) / (positives + weighted_negatives)
+        p_sum = (inbox_read_positive * c.inbox_positive_p[i]
+                 / PERFORMANCE_SCALE / max(c.inbox_positive[i], 1)
+                 + (n_inbox - inbox_read_positive) * c.inbox_negative_p[i]
+                 / PERFORMANCE_SCALE / max(c.inbox_negative[i], 1)
+                 + pool_read_positive * pool[Total.POOL_POSITIVE_P]
+                 / PERFORMANCE_SCALE / max(pool[Total.POOL_POSITIVE], 1)
+                 + (n_pool - pool_read_positive) * pool[Total.POOL_NEGATIVE_P]
+                 / PERFORMANCE_SCALE / max(pool[Total.POOL_NEGATIVE], 1))
+        mean_sender_p = p_sum / n_read
+    buy = _probability_with_log_odds(
+        prm.conversion, prm.review_weight * net_sentiment + brand_log_odds)
+    _empty_inbox(c, i)
+    c.entered[i] = t
+    if draw(ck, BUY) < buy:
+        weight = n_read / (n_read + prm.wom_anchor)
+        c.expectation[i] = (1.0 - weight) * lev.promise[t] + weight * mean_sender_p
+        c.state[i] = SMOT
+        c.purchases[i] += 1
+    else:
+        c.state[i] = REJECTED
 
 
 # --- 4.5 SMOT and UMOT ---------------------------------------------------------------------------
 
 
-@njit(cache=True)
+SHARED = 1  # outcome flag of 4.5: the customer shares its experience
+
+
+@njit(cache=True, parallel=True)
 def smot_and_umot(seed, t, prm, lev, c, m, row):
     """4.5 A SMOT customer who entered at e judges the experience at the first t >= e + d_S - 1:
     P = clip(Q + sigma_Q xi, 0, 1), D = P - E weighted by loss aversion, valence and arousal
     (Oliver 1980); it shares with the Berger-Milkman probability (a message to its out-neighbours
     next step and a post in this step's pool) and becomes LOYAL; the step it comes back (4.6) is
-    drawn now: each later step with probability 1/T_rep, so the wait is geometric."""
+    drawn now: each later step with probability 1/T_rep, so the wait is geometric. Customers judge
+    in parallel; experiences, shares and posts are counted in customer order."""
     key = step_key(seed, t)
+    acted = m.chunk_acted  # a local: in a prange loop Numba loses writes to m.chunk_acted[b]
+    for b in prange(acted.shape[0]):
+        acted[b] = _judge_chunk(key, t, prm, lev, c, m, b)
     posts = np.zeros(4, dtype=np.int64)  # this step's posts, the pool slots of `Total`
-    for i in range(c.state.shape[0]):
-        if c.state[i] != SMOT or t < c.entered[i] + prm.smot_weeks - 1:
-            continue
-        ck = customer_key(key, i)
-        xi = normal(ck, PERFORMANCE_A, PERFORMANCE_B)
-        performance = np.float32(min(max(lev.quality[t] + lev.quality_sd[t] * xi, 0.0), 1.0))
-        gap = performance - c.expectation[i]
-        felt = gap if gap >= 0.0 else prm.loss_aversion * gap
-        valence = np.float32(math.tanh(2.0 * ((2.0 * performance - 1.0) / 2.0 + felt)))
-        arousal = np.float32(0.2 + 0.8 * (1.0 - math.exp(-3.0 * abs(felt))))
-        c.performance[i] = performance
-        c.valence[i] = valence
-        c.arousal[i] = arousal
-        _remember(prm, c, i, valence)
-        _count_experience(prm, lev.promise[t], performance, valence, arousal,
-                          c.running_valence[i], row)
-        if prm.emotional_sharing:
-            share = _probability_with_log_odds(
-                prm.share_base, _emotion_log_odds(prm, m, arousal, valence) + lev.share_boost[t])
-        else:
-            share = prm.share_base
-        if draw(ck, SHARE_DRAW) < share:
-            positive = valence >= 0.0
-            c.shares[i] += 1
-            _send(m, i, Message.POSITIVE if positive else Message.NEGATIVE, performance)
-            sign = 0 if positive else 1
-            posts[Total.POOL_POSITIVE + sign] += 1  # sign: 0 positive, 1 negative
-            posts[Total.POOL_POSITIVE_P + sign] += _fixed(performance, PERFORMANCE_SCALE)
-            row[Column.UMOT_NEGATIVE if sign else Column.UMOT_POSITIVE] += 1
-        c.state[i] = LOYAL
-        c.entered[i] = t
-        c.due[i] = t + 1 + geometric(ck, REPURCHASE, prm.repurchase_probability)
-        _mark_talk_changed(m, i)
+    for b in range(m.chunk_acted.shape[0]):
+        for k in range(b * CHUNK, b * CHUNK + m.chunk_acted[b]):
+            i = m.acted[k]
+            performance = c.performance[i]
+            _count_experience(prm, lev.promise[t], performance, c.valence[i], c.arousal[i],
+                              c.running_valence[i], row)
+            if m.outcome[i] & SHARED:
+                sign = 0 if c.valence[i] >= 0.0 else 1  # 0 positive, 1 negative
+                _send(m, i, Message.NEGATIVE if sign else Message.POSITIVE, performance)
+                posts[Total.POOL_POSITIVE + sign] += 1
+                posts[Total.POOL_POSITIVE_P + sign] += _fixed(performance, PERFORMANCE_SCALE)
+                row[Column.UMOT_NEGATIVE if sign else Column.UMOT_POSITIVE] += 1
+            _mark_talk_changed(m, i)
     _post_to_pool(t, prm, m, posts)
+
+
+@njit(cache=True)
+def _judge_chunk(key, t, prm, lev, c, m, b):
+    """4.5 for the customers of chunk b; lists those who judged, returns how many."""
+    k = b * CHUNK
+    for i in range(b * CHUNK, min(c.state.shape[0], (b + 1) * CHUNK)):
+        if c.state[i] == SMOT and t >= c.entered[i] + prm.smot_weeks - 1:
+            m.outcome[i] = SHARED if _judge(key, t, prm, lev, c, m, i) else 0
+            m.acted[k] = i
+            k += 1
+    return k - b * CHUNK
+
+
+@njit(cache=True, inline="always")
+def _judge(key, t, prm, lev, c, m, i):
+    """4.5 for customer i: its experience, remembered; it becomes LOYAL. Returns whether it
+    shares."""
+    ck = customer_key(key, i)
+    xi = normal(ck, PERFORMANCE_A, PERFORMANCE_B)
+    performance = np.float32(min(max(lev.quality[t] + lev.quality_sd[t] * xi, 0.0), 1.0))
+    gap = performance - c.expectation[i]
+    felt = gap if gap >= 0.0 else prm.loss_aversion * gap
+    valence = np.float32(math.tanh(2.0 * ((2.0 * performance - 1.0) / 2.0 + felt)))
+    arousal = np.float32(0.2 + 0.8 * (1.0 - math.exp(-3.0 * abs(felt))))
+    c.performance[i] = performance
+    c.valence[i] = valence
+    c.arousal[i] = arousal
+    _remember(prm, c, i, valence)
+    if prm.emotional_sharing:
+        share = _probability_with_log_odds(
+            prm.share_base, _emotion_log_odds(prm, m, arousal, valence) + lev.share_boost[t])
+    else:
+        share = prm.share_base
+    shares = draw(ck, SHARE_DRAW) < share
+    if shares:
+        c.shares[i] += 1
+    c.state[i] = LOYAL
+    c.entered[i] = t
+    c.due[i] = t + 1 + geometric(ck, REPURCHASE, prm.repurchase_probability)
+    return shares
 
 
 @njit(cache=True, inline="always")
@@ -654,43 +748,69 @@ def _count_experience(prm, promise, performance, valence, arousal, running_valen
 # --- 4.6 Loyalty ---------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def loyalty(seed, t, prm, lev, c, m, row):
     """4.6 A LOYAL customer whose return is due is retained with probability
     sigma(logit rho_0 + gamma_v v-bar): it buys again (SMOT, E = (1 - mu) P + mu B: its last
-    experience and the promise it is buying again) or churns."""
+    experience and the promise it is buying again) or churns. Customers decide in parallel; the
+    decisions are counted in customer order."""
     key = step_key(seed, t)
-    for i in range(c.state.shape[0]):
-        if c.state[i] != LOYAL or c.due[i] > t:
-            continue
-        retain = _probability_with_log_odds(
-            prm.retention, prm.valence_effect * c.running_valence[i])
-        c.entered[i] = t
-        if uniform(key, i, RETENTION) < retain:
-            c.state[i] = SMOT
-            c.expectation[i] = np.float32((1.0 - prm.repeat_promise_weight) * c.performance[i]
-                                          + prm.repeat_promise_weight * lev.promise[t])
-            c.purchases[i] += 1
-            row[Column.REPURCHASE] += 1
-            row[Column.REVENUE] += prm.margin
-            row[Column.COST_QUALITY] += lev.quality_unit_cost[t]
-        else:
-            c.state[i] = CHURNED
-            row[Column.CHURN] += 1
-            _mark_talk_changed(m, i)
+    acted = m.chunk_acted  # a local: in a prange loop Numba loses writes to m.chunk_acted[b]
+    for b in prange(acted.shape[0]):
+        acted[b] = _come_back_chunk(key, t, prm, lev, c, m, b)
+    for b in range(m.chunk_acted.shape[0]):
+        for k in range(b * CHUNK, b * CHUNK + m.chunk_acted[b]):
+            i = m.acted[k]
+            if c.state[i] == SMOT:
+                row[Column.REPURCHASE] += 1
+                row[Column.REVENUE] += prm.margin
+                row[Column.COST_QUALITY] += lev.quality_unit_cost[t]
+            else:
+                row[Column.CHURN] += 1
+                _mark_talk_changed(m, i)
+
+
+@njit(cache=True)
+def _come_back_chunk(key, t, prm, lev, c, m, b):
+    """4.6 for the customers of chunk b; lists those whose return was due, returns how many."""
+    k = b * CHUNK
+    for i in range(b * CHUNK, min(c.state.shape[0], (b + 1) * CHUNK)):
+        if c.state[i] == LOYAL and c.due[i] <= t:
+            _come_back(key, t, prm, lev, c, i)
+            m.acted[k] = i
+            k += 1
+    return k - b * CHUNK
+
+
+@njit(cache=True, inline="always")
+def _come_back(key, t, prm, lev, c, i):
+    """4.6 for customer i: retained (SMOT again) or churned."""
+    retain = _probability_with_log_odds(prm.retention, prm.valence_effect * c.running_valence[i])
+    c.entered[i] = t
+    if uniform(key, i, RETENTION) < retain:
+        c.state[i] = SMOT
+        c.expectation[i] = np.float32((1.0 - prm.repeat_promise_weight) * c.performance[i]
+                                      + prm.repeat_promise_weight * lev.promise[t])
+        c.purchases[i] += 1
+    else:
+        c.state[i] = CHURNED
 
 
 # --- One week ------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
-def record(t, lev, c, row):
-    """4.7 The state counts at the end of step t, the week's paid spend and its total cost."""
-    counts = np.zeros(6, dtype=np.int64)
-    for i in range(c.state.shape[0]):
-        counts[c.state[i]] += 1
+@njit(cache=True, parallel=True)
+def record(t, lev, c, m, row):
+    """4.7 The state counts at the end of step t (counted chunk by chunk in parallel: exact
+    integers), the week's paid spend and its total cost."""
+    n = c.state.shape[0]
+    chunks = m.chunk_acted.shape[0]
+    counts = np.zeros((chunks, 6), dtype=np.int64)
+    for b in prange(chunks):
+        for i in range(b * CHUNK, min(n, (b + 1) * CHUNK)):
+            counts[b, c.state[i]] += 1
     for s in range(6):
-        row[Column.UNAWARE + s] = counts[s]
+        row[Column.UNAWARE + s] = counts[:, s].sum()
     row[Column.COST_PAID] += lev.spend[t]
     row[Column.COST] = (row[Column.COST_PAID] + row[Column.COST_SEED] + row[Column.COST_REFERRAL]
                      + row[Column.COST_QUALITY])
@@ -829,7 +949,7 @@ def step(seed, t, prm, lev, net, c, m, row, seeded):
     fmot(seed, t, prm, lev, c, m, row)  # 4.4
     smot_and_umot(seed, t, prm, lev, c, m, row)  # 4.5
     loyalty(seed, t, prm, lev, c, m, row)  # 4.6
-    record(t, lev, c, row)  # 4.7
+    record(t, lev, c, m, row)  # 4.7
     update_brand(prm, m, row)  # 4.7
     push_talk(prm, net, c, m)
     pass_messages_on(m)
