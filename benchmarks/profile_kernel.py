@@ -22,6 +22,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import numba
 import numpy as np
 from common import RESULTS, load, machine, table, write_json
 
@@ -41,6 +42,7 @@ def profiled_run(engine: Engine) -> dict[str, list[float]]:
     (wall, CPU) seconds spent in each sub-step in all."""
     spent = {name: [0.0, 0.0] for name in SUBSTEPS}
     e = engine
+    parallel = numba.get_num_threads() > 1
 
     def timed(name: str, function, *args):
         wall, cpu = time.perf_counter(), time.process_time()
@@ -58,11 +60,12 @@ def profiled_run(engine: Engine) -> dict[str, list[float]]:
         p_t = timed("paid_media", kernels.paid_media, t, prm, lev, m)
         timed("deliver_shares", kernels.deliver_shares, e.seed, t, prm, lev, net, c, m, row)
         timed("paid_and_talk", kernels.paid_and_talk, e.seed, t, p_t, prm, lev, net,
-              c, m, row)
-        timed("fmot", kernels.fmot, e.seed, t, prm, lev, c, m, row)
-        timed("smot_and_umot", kernels.smot_and_umot, e.seed, t, prm, lev, c, m, row)
-        timed("loyalty", kernels.loyalty, e.seed, t, prm, lev, c, m, row)
-        timed("record", kernels.record, t, lev, c, m, row)
+              c, m, row, parallel)
+        timed("fmot", kernels.fmot, e.seed, t, prm, lev, c, m, row, parallel)
+        timed("smot_and_umot", kernels.smot_and_umot, e.seed, t, prm, lev, c, m, row,
+              parallel)
+        timed("loyalty", kernels.loyalty, e.seed, t, prm, lev, c, m, row, parallel)
+        timed("record", kernels.record, t, lev, c, m, row, parallel)
         timed("update_brand", kernels.update_brand, prm, m, row)
         timed("push_talk", kernels.push_talk, prm, net, c, m)
         timed("pass_messages_on", kernels.pass_messages_on, m)

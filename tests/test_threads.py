@@ -52,3 +52,37 @@ def test_every_scenario_is_bit_identical_at_one_and_two_threads(digests) -> None
 def test_the_digests_tell_scenarios_apart(digests) -> None:
     # The comparison would be empty if every run gave the same bytes.
     assert len(set(digests["1"].values())) == len(digests["1"])
+
+
+# In a fresh interpreter: replicates run here on two threads (starting Numba's threading layer),
+# then the same replicates in two forked worker processes, which must not enter a parallel region.
+IN_PROCESS_THEN_WORKERS = """
+import sys
+from sim.run.replicates import simulate
+from sim.scenario.load import Scenario
+scenario = Scenario.load(sys.argv[1], overrides=["network.n={n}", "weeks=30", "replications=2"])
+here = simulate(scenario, workers=1, threads=2)
+forked = simulate(scenario, workers=2)
+print(here.timeseries.equals(forked.timeseries) and here.runs.equals(forked.runs))
+"""
+
+
+@pytest.mark.slow
+def test_runs_here_on_threads_then_in_workers_agree() -> None:
+    code = IN_PROCESS_THEN_WORKERS.format(n=5 * CHUNK)
+    baseline = str(TESTS.parent / "scenarios" / "baseline.toml")
+    done = subprocess.run([sys.executable, "-c", code, baseline], capture_output=True, text=True,
+                          timeout=300,
+                          env={**os.environ, "NUMBA_NUM_THREADS": "2"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-1] == "True"
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "two"])
+def test_run_rejects_a_thread_count_below_one(value: str, capsys) -> None:
+    from sim.app.cli import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["run", str(TESTS.parent / "scenarios" / "baseline.toml"), "--threads", value])
+    assert stopped.value.code == 2
+    assert "--threads" in capsys.readouterr().err

@@ -448,7 +448,7 @@ PASSES_ON = 2  # outcome flag of 4.3: it passes paid content on
 
 
 @njit(cache=True, parallel=True)
-def paid_and_talk(seed, t, p_t, prm, lev, net, c, m, row):
+def paid_and_talk(seed, t, p_t, prm, lev, net, c, m, row, parallel):
     """4.3 Each UNAWARE customer not recruited by a share enters ZMOT with probability
     1 - exp(-(eta p_t + lambda_i) dt), lambda_i = q * (talk pressure / sum of in-tie strengths);
     each REJECTED one the same with only positive talkers. Source paid or talk in proportion.
@@ -458,8 +458,12 @@ def paid_and_talk(seed, t, p_t, prm, lev, net, c, m, row):
     key = step_key(seed, t)
     p_only = -math.expm1(-p_t * WEEK)  # the probability for customers nobody talks to
     acted = m.chunk_acted  # a local: in a prange loop Numba loses writes to m.chunk_acted[b]
-    for b in prange(acted.shape[0]):
-        acted[b] = _paid_or_talk_chunk(key, t, p_t, p_only, prm, lev, net, c, m, b)
+    if parallel:
+        for b in prange(acted.shape[0]):
+            acted[b] = _paid_or_talk_chunk(key, t, p_t, p_only, prm, lev, net, c, m, b)
+    else:  # no parallel region: a forked worker process must not enter one
+        for b in range(acted.shape[0]):
+            acted[b] = _paid_or_talk_chunk(key, t, p_t, p_only, prm, lev, net, c, m, b)
     for b in range(m.chunk_acted.shape[0]):
         for k in range(b * CHUNK, b * CHUNK + m.chunk_acted[b]):
             i = m.acted[k]
@@ -554,7 +558,7 @@ def _read(ck, purpose, n_read, positive, total):
 
 
 @njit(cache=True, parallel=True)
-def fmot(seed, t, prm, lev, c, m, row):
+def fmot(seed, t, prm, lev, c, m, row, parallel):
     """4.4 FMOT: each ZMOT customer whose decision is due reads up to n_src sources (a random
     subset of its inbox, then of the public pool of the last pool_weeks steps) and buys with
     probability sigma(logit pi_0 + beta_W W + beta_o (2o-1) + beta_B C (2B-1)), the promise's pull
@@ -566,8 +570,12 @@ def fmot(seed, t, prm, lev, c, m, row):
                       + prm.promise_weight * m.brand[Brand.CREDIBILITY]
                       * (2.0 * lev.promise[t] - 1.0))
     acted = m.chunk_acted  # a local: in a prange loop Numba loses writes to m.chunk_acted[b]
-    for b in prange(acted.shape[0]):
-        acted[b] = _fmot_chunk(key, t, prm, lev, c, m, brand_log_odds, b)
+    if parallel:
+        for b in prange(acted.shape[0]):
+            acted[b] = _fmot_chunk(key, t, prm, lev, c, m, brand_log_odds, b)
+    else:  # no parallel region: a forked worker process must not enter one
+        for b in range(acted.shape[0]):
+            acted[b] = _fmot_chunk(key, t, prm, lev, c, m, brand_log_odds, b)
     for b in range(m.chunk_acted.shape[0]):
         for k in range(b * CHUNK, b * CHUNK + m.chunk_acted[b]):
             i = m.acted[k]
@@ -646,7 +654,7 @@ SHARED = 1  # outcome flag of 4.5: the customer shares its experience
 
 
 @njit(cache=True, parallel=True)
-def smot_and_umot(seed, t, prm, lev, c, m, row):
+def smot_and_umot(seed, t, prm, lev, c, m, row, parallel):
     """4.5 A SMOT customer who entered at e judges the experience at the first t >= e + d_S - 1:
     P = clip(Q + sigma_Q xi, 0, 1), D = P - E weighted by loss aversion, valence and arousal
     (Oliver 1980); it shares with the Berger-Milkman probability (a message to its out-neighbours
@@ -655,8 +663,18 @@ def smot_and_umot(seed, t, prm, lev, c, m, row):
     in parallel; experiences, shares and posts are counted in customer order."""
     key = step_key(seed, t)
     acted = m.chunk_acted  # a local: in a prange loop Numba loses writes to m.chunk_acted[b]
-    for b in prange(acted.shape[0]):
-        acted[b] = _judge_chunk(key, t, prm, lev, c, m, b)
+    if parallel:
+        for b in prange(acted.shape[0]):
+            acted[b] = _judge_chunk(key, t, prm, lev, c, m, b)
+    else:  # no parallel region: a forked worker process must not enter one
+        for b in range(acted.shape[0]):
+            acted[b] = _judge_chunk(key, t, prm, lev, c, m, b)
+    _count_judged(t, prm, lev, c, m, row)
+
+
+@njit(cache=True)
+def _count_judged(t, prm, lev, c, m, row):
+    """4.5 The judged customers' experiences, shares and posts, in customer order."""
     posts = np.zeros(4, dtype=np.int64)  # this step's posts, the pool slots of `Total`
     for b in range(m.chunk_acted.shape[0]):
         for k in range(b * CHUNK, b * CHUNK + m.chunk_acted[b]):
@@ -749,15 +767,19 @@ def _count_experience(prm, promise, performance, valence, arousal, running_valen
 
 
 @njit(cache=True, parallel=True)
-def loyalty(seed, t, prm, lev, c, m, row):
+def loyalty(seed, t, prm, lev, c, m, row, parallel):
     """4.6 A LOYAL customer whose return is due is retained with probability
     sigma(logit rho_0 + gamma_v v-bar): it buys again (SMOT, E = (1 - mu) P + mu B: its last
     experience and the promise it is buying again) or churns. Customers decide in parallel; the
     decisions are counted in customer order."""
     key = step_key(seed, t)
     acted = m.chunk_acted  # a local: in a prange loop Numba loses writes to m.chunk_acted[b]
-    for b in prange(acted.shape[0]):
-        acted[b] = _come_back_chunk(key, t, prm, lev, c, m, b)
+    if parallel:
+        for b in prange(acted.shape[0]):
+            acted[b] = _come_back_chunk(key, t, prm, lev, c, m, b)
+    else:  # no parallel region: a forked worker process must not enter one
+        for b in range(acted.shape[0]):
+            acted[b] = _come_back_chunk(key, t, prm, lev, c, m, b)
     for b in range(m.chunk_acted.shape[0]):
         for k in range(b * CHUNK, b * CHUNK + m.chunk_acted[b]):
             i = m.acted[k]
@@ -799,21 +821,35 @@ def _come_back(key, t, prm, lev, c, i):
 # --- One week ------------------------------------------------------------------------------------
 
 
-@njit(cache=True, parallel=True)
-def record(t, lev, c, m, row):
+@njit(cache=True)
+def record(t, lev, c, m, row, parallel):
     """4.7 The state counts at the end of step t (counted chunk by chunk in parallel: exact
     integers), the week's paid spend and its total cost."""
-    n = c.state.shape[0]
-    chunks = m.chunk_acted.shape[0]
-    counts = np.zeros((chunks, 6), dtype=np.int64)
-    for b in prange(chunks):
-        for i in range(b * CHUNK, min(n, (b + 1) * CHUNK)):
-            counts[b, c.state[i]] += 1
+    counts = np.zeros((m.chunk_acted.shape[0], 6), dtype=np.int64)
+    _count_states(c, counts, parallel)
     for s in range(6):
         row[Column.UNAWARE + s] = counts[:, s].sum()
     row[Column.COST_PAID] += lev.spend[t]
     row[Column.COST] = (row[Column.COST_PAID] + row[Column.COST_SEED] + row[Column.COST_REFERRAL]
                      + row[Column.COST_QUALITY])
+
+
+@njit(cache=True, parallel=True)
+def _count_states(c, counts, parallel):
+    """The customers of chunk b in each state, in counts[b] (in parallel on several threads)."""
+    if parallel:
+        for b in prange(counts.shape[0]):
+            _count_chunk(c, counts, b)
+    else:  # no parallel region: a forked worker process must not enter one
+        for b in range(counts.shape[0]):
+            _count_chunk(c, counts, b)
+
+
+@njit(cache=True)
+def _count_chunk(c, counts, b):
+    """Add the customers of chunk b to counts[b], by state."""
+    for i in range(b * CHUNK, min(c.state.shape[0], (b + 1) * CHUNK)):
+        counts[b, c.state[i]] += 1
 
 
 # The typical experience before any is judged: arousal mean and sd, valence mean and sd. They are
@@ -939,17 +975,18 @@ def pass_messages_on(m):
 
 
 @njit(cache=True)
-def step(seed, t, prm, lev, net, c, m, row, seeded):
-    """One week, sub-steps 4.1-4.7 in MODEL.md's order; `row` receives the week's history.
+def step(seed, t, prm, lev, net, c, m, row, seeded, parallel):
+    """One week, sub-steps 4.1-4.7 in MODEL.md's order; `row` receives the week's history. With
+    `parallel`, the passes over customers run on Numba's threads (the same results, bit for bit).
     Returns the number of share messages in flight (to arrive next week)."""
     apply_seeds(t, prm, lev, c, m, row, seeded)  # 4.1
     p_t = paid_media(t, prm, lev, m)  # 4.2
     deliver_shares(seed, t, prm, lev, net, c, m, row)  # 4.3 shares and passed-on content
-    paid_and_talk(seed, t, p_t, prm, lev, net, c, m, row)  # 4.3 paid media and talk
-    fmot(seed, t, prm, lev, c, m, row)  # 4.4
-    smot_and_umot(seed, t, prm, lev, c, m, row)  # 4.5
-    loyalty(seed, t, prm, lev, c, m, row)  # 4.6
-    record(t, lev, c, m, row)  # 4.7
+    paid_and_talk(seed, t, p_t, prm, lev, net, c, m, row, parallel)  # 4.3 paid media and talk
+    fmot(seed, t, prm, lev, c, m, row, parallel)  # 4.4
+    smot_and_umot(seed, t, prm, lev, c, m, row, parallel)  # 4.5
+    loyalty(seed, t, prm, lev, c, m, row, parallel)  # 4.6
+    record(t, lev, c, m, row, parallel)  # 4.7
     update_brand(prm, m, row)  # 4.7
     push_talk(prm, net, c, m)
     pass_messages_on(m)

@@ -22,7 +22,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("out") / scenario.name
     started = time.perf_counter()
     result = simulate(scenario, replications=args.reps, seed=args.seed, weeks=args.weeks,
-                      workers=args.workers, progress=True)
+                      workers=args.workers, threads=args.threads, progress=True)
     elapsed = time.perf_counter() - started
     write_run_folder(result, out, command=command_line())
     print(f"{scenario.name}: {len(result.seeds)} runs x {result.scenario.weeks} weeks, "
@@ -52,6 +52,17 @@ def cmd_kpis(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _at_least_one(text: str) -> int:
+    """An integer >= 1 (argparse reports anything else as a usage error, exit status 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def register(commands: Any) -> None:
     """Add `womsim run`, `womsim validate` and `womsim kpis` to the CLI's subcommands."""
     run = add_command(commands, "run", cmd_run)
@@ -63,6 +74,9 @@ def register(commands: Any) -> None:
                      help="override a scenario key, e.g. --set sharing.base=0.3 (repeatable)")
     add_options(run, {"out": "output folder (default: out/<scenario name>/)",
                       "workers": WORKERS_HELP})
+    run.add_argument("--threads", type=_at_least_one, metavar="N",
+                     help="threads of a run in this process (default: every core; worker "
+                          "processes run one each); results do not depend on it")
 
     validate = add_command(commands, "validate", cmd_validate)
     validate.add_argument("scenarios", nargs="+")
