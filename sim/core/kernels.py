@@ -13,6 +13,7 @@ and share messages travel only along the sharers' edges.
 from __future__ import annotations
 
 import math
+import os
 from enum import IntEnum
 from typing import NamedTuple
 
@@ -61,6 +62,11 @@ RETENTION = int(Purpose.RETENTION)
 TALK_RECRUITER = int(Purpose.TALK_RECRUITER)
 PASS_ON = int(Purpose.PASS_ON)
 SEEDING = int(Purpose.SEEDING)
+
+# Numba's OpenMP threads wait for work asleep, not spinning: on a machine shared with other
+# processes a spinning thread takes a core from the thread it waits for (measured here: 2 threads
+# 5x slower than 1 with spinning, 1.3x faster without). Read when the threading layer starts.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 WEEK = 1.0 / 52.0  # one step, in years: rates p and q are per year (MODEL.md section 2)
 
@@ -474,45 +480,38 @@ def paid_and_talk(seed, t, p_t, prm, lev, net, c, m, row, parallel):
 
 @njit(cache=True)
 def _paid_or_talk_chunk(key, t, p_t, p_only, prm, lev, net, c, m, b):
-    """4.3 for the customers of chunk b; lists those who enter ZMOT, returns how many."""
+    """4.3 for the customers of chunk b: whether paid media or talk brings each into ZMOT this
+    step; lists those who enter (their outcome flags in m.outcome), returns how many."""
     k = b * CHUNK
     for i in range(b * CHUNK, min(c.state.shape[0], (b + 1) * CHUNK)):
-        if _paid_or_talk_entry(key, t, p_t, p_only, prm, lev, net, c, m, i):
-            m.acted[k] = i
-            k += 1
+        s = c.state[i]
+        if s != UNAWARE and s != REJECTED:
+            continue
+        positive_only = s == REJECTED
+        if net.complete:
+            pressure = m.totals[Total.TALK_POSITIVE] if positive_only else m.totals[Total.TALK]
+        else:
+            pressure = c.talk_pressure[i, 1] if positive_only else c.talk_pressure[i, 0]
+        talk = 0.0
+        if pressure > 0 and net.in_weight_sum[i] > 0.0:
+            talk = prm.imitation * (pressure / TALK_SCALE) / net.in_weight_sum[i]
+        hazard = p_t + talk  # innovativeness eta = 1 for every customer (MODEL.md section 3)
+        if hazard <= 0.0:
+            continue
+        probability = p_only if talk == 0.0 else -math.expm1(-hazard * WEEK)
+        if not uniform(key, i, ENTRY) < probability:
+            continue
+        if uniform(key, i, SPLIT) < p_t / hazard:
+            source = PAID
+            recruiter = -1
+        else:
+            source = TALK
+            recruiter = _talk_recruiter(key, i, pressure, positive_only, net, c)
+        passes_on = _become_zmot(key, t, prm, lev, c, i, source, recruiter)
+        m.outcome[i] = (WON_BACK if positive_only else 0) | (PASSES_ON if passes_on else 0)
+        m.acted[k] = i
+        k += 1
     return k - b * CHUNK
-
-
-@njit(cache=True, inline="always")
-def _paid_or_talk_entry(key, t, p_t, p_only, prm, lev, net, c, m, i):
-    """4.3 for customer i: whether paid media or talk brings it into ZMOT this step (its
-    outcome flags in m.outcome)."""
-    s = c.state[i]
-    if s != UNAWARE and s != REJECTED:
-        return False
-    positive_only = s == REJECTED
-    if net.complete:
-        pressure = m.totals[Total.TALK_POSITIVE] if positive_only else m.totals[Total.TALK]
-    else:
-        pressure = c.talk_pressure[i, 1] if positive_only else c.talk_pressure[i, 0]
-    talk = 0.0
-    if pressure > 0 and net.in_weight_sum[i] > 0.0:
-        talk = prm.imitation * (pressure / TALK_SCALE) / net.in_weight_sum[i]
-    hazard = p_t + talk  # innovativeness eta = 1 for every customer (MODEL.md section 3)
-    if hazard <= 0.0:
-        return False
-    probability = p_only if talk == 0.0 else -math.expm1(-hazard * WEEK)
-    if not uniform(key, i, ENTRY) < probability:
-        return False
-    if uniform(key, i, SPLIT) < p_t / hazard:
-        source = PAID
-        recruiter = -1
-    else:
-        source = TALK
-        recruiter = _talk_recruiter(key, i, pressure, positive_only, net, c)
-    passes_on = _become_zmot(key, t, prm, lev, c, i, source, recruiter)
-    m.outcome[i] = (WON_BACK if positive_only else 0) | (PASSES_ON if passes_on else 0)
-    return True
 
 
 @njit(cache=True)
@@ -594,57 +593,54 @@ def fmot(seed, t, prm, lev, c, m, row, parallel):
 
 @njit(cache=True)
 def _fmot_chunk(key, t, prm, lev, c, m, brand_log_odds, b):
-    """4.4 for the customers of chunk b; lists those who decided, returns how many."""
+    """4.4 for the customers of chunk b: each whose decision is due reads the sources, then buys
+    (SMOT, with its expectation) or not (REJECTED), its inbox emptied either way; lists those who
+    decided, returns how many."""
+    pool = m.totals
     k = b * CHUNK
     for i in range(b * CHUNK, min(c.state.shape[0], (b + 1) * CHUNK)):
-        if c.state[i] == ZMOT and c.due[i] <= t:
-            _decide(key, t, prm, lev, c, m.totals, brand_log_odds, i)
-            m.acted[k] = i
-            k += 1
+        if c.state[i] != ZMOT or c.due[i] > t:
+            continue
+        ck = customer_key(key, i)
+        in_positive = c.inbox_positive[i]
+        in_total = in_positive + c.inbox_negative[i]
+        n_inbox = min(prm.sources, in_total)
+        inbox_read_positive = _read(ck, READ_INBOX, n_inbox, in_positive, in_total)
+        pool_positive = pool[Total.POOL_POSITIVE]
+        pool_total = pool[Total.POOL_POSITIVE] + pool[Total.POOL_NEGATIVE]
+        n_pool = min(prm.sources - n_inbox, pool_total)
+        pool_read_positive = _read(ck, READ_POOL, n_pool, pool_positive, pool_total)
+        positives = inbox_read_positive + pool_read_positive
+        negatives = n_inbox + n_pool - positives
+        n_read = positives + negatives
+        net_sentiment = 0.0
+        mean_sender_p = 0.0
+        if n_read > 0:
+            weighted_negatives = prm.negativity_weight * negatives
+            net_sentiment = (positives - weighted_negatives) / (positives + weighted_negatives)
+            p_sum = (inbox_read_positive * c.inbox_positive_p[i]
+                     / PERFORMANCE_SCALE / max(c.inbox_positive[i], 1)
+                     + (n_inbox - inbox_read_positive) * c.inbox_negative_p[i]
+                     / PERFORMANCE_SCALE / max(c.inbox_negative[i], 1)
+                     + pool_read_positive * pool[Total.POOL_POSITIVE_P]
+                     / PERFORMANCE_SCALE / max(pool[Total.POOL_POSITIVE], 1)
+                     + (n_pool - pool_read_positive) * pool[Total.POOL_NEGATIVE_P]
+                     / PERFORMANCE_SCALE / max(pool[Total.POOL_NEGATIVE], 1))
+            mean_sender_p = p_sum / n_read
+        buy = _probability_with_log_odds(
+            prm.conversion, prm.review_weight * net_sentiment + brand_log_odds)
+        _empty_inbox(c, i)
+        c.entered[i] = t
+        if draw(ck, BUY) < buy:
+            weight = n_read / (n_read + prm.wom_anchor)
+            c.expectation[i] = (1.0 - weight) * lev.promise[t] + weight * mean_sender_p
+            c.state[i] = SMOT
+            c.purchases[i] += 1
+        else:
+            c.state[i] = REJECTED
+        m.acted[k] = i
+        k += 1
     return k - b * CHUNK
-
-
-@njit(cache=True, inline="always")
-def _decide(key, t, prm, lev, c, pool, brand_log_odds, i):
-    """4.4 for customer i: read the sources, then buy (SMOT, with its expectation) or not
-    (REJECTED); the inbox is emptied either way."""
-    ck = customer_key(key, i)
-    in_positive = c.inbox_positive[i]
-    in_total = in_positive + c.inbox_negative[i]
-    n_inbox = min(prm.sources, in_total)
-    inbox_read_positive = _read(ck, READ_INBOX, n_inbox, in_positive, in_total)
-    pool_positive = pool[Total.POOL_POSITIVE]
-    pool_total = pool[Total.POOL_POSITIVE] + pool[Total.POOL_NEGATIVE]
-    n_pool = min(prm.sources - n_inbox, pool_total)
-    pool_read_positive = _read(ck, READ_POOL, n_pool, pool_positive, pool_total)
-    positives = inbox_read_positive + pool_read_positive
-    negatives = n_inbox + n_pool - positives
-    n_read = positives + negatives
-    net_sentiment = 0.0
-    mean_sender_p = 0.0
-    if n_read > 0:
-        weighted_negatives = prm.negativity_weight * negatives
-        net_sentiment = (positives - weighted_negatives) / (positives + weighted_negatives)
-        p_sum = (inbox_read_positive * c.inbox_positive_p[i]
-                 / PERFORMANCE_SCALE / max(c.inbox_positive[i], 1)
-                 + (n_inbox - inbox_read_positive) * c.inbox_negative_p[i]
-                 / PERFORMANCE_SCALE / max(c.inbox_negative[i], 1)
-                 + pool_read_positive * pool[Total.POOL_POSITIVE_P]
-                 / PERFORMANCE_SCALE / max(pool[Total.POOL_POSITIVE], 1)
-                 + (n_pool - pool_read_positive) * pool[Total.POOL_NEGATIVE_P]
-                 / PERFORMANCE_SCALE / max(pool[Total.POOL_NEGATIVE], 1))
-        mean_sender_p = p_sum / n_read
-    buy = _probability_with_log_odds(
-        prm.conversion, prm.review_weight * net_sentiment + brand_log_odds)
-    _empty_inbox(c, i)
-    c.entered[i] = t
-    if draw(ck, BUY) < buy:
-        weight = n_read / (n_read + prm.wom_anchor)
-        c.expectation[i] = (1.0 - weight) * lev.promise[t] + weight * mean_sender_p
-        c.state[i] = SMOT
-        c.purchases[i] += 1
-    else:
-        c.state[i] = REJECTED
 
 
 # --- 4.5 SMOT and UMOT ---------------------------------------------------------------------------
@@ -694,43 +690,39 @@ def _count_judged(t, prm, lev, c, m, row):
 
 @njit(cache=True)
 def _judge_chunk(key, t, prm, lev, c, m, b):
-    """4.5 for the customers of chunk b; lists those who judged, returns how many."""
+    """4.5 for the customers of chunk b: each whose experience is due judges and remembers it,
+    decides whether it shares (SHARED in m.outcome) and becomes LOYAL; lists those who judged,
+    returns how many."""
     k = b * CHUNK
     for i in range(b * CHUNK, min(c.state.shape[0], (b + 1) * CHUNK)):
-        if c.state[i] == SMOT and t >= c.entered[i] + prm.smot_weeks - 1:
-            m.outcome[i] = SHARED if _judge(key, t, prm, lev, c, m, i) else 0
-            m.acted[k] = i
-            k += 1
+        if c.state[i] != SMOT or t < c.entered[i] + prm.smot_weeks - 1:
+            continue
+        ck = customer_key(key, i)
+        xi = normal(ck, PERFORMANCE_A, PERFORMANCE_B)
+        performance = np.float32(min(max(lev.quality[t] + lev.quality_sd[t] * xi, 0.0), 1.0))
+        gap = performance - c.expectation[i]
+        felt = gap if gap >= 0.0 else prm.loss_aversion * gap
+        valence = np.float32(math.tanh(2.0 * ((2.0 * performance - 1.0) / 2.0 + felt)))
+        arousal = np.float32(0.2 + 0.8 * (1.0 - math.exp(-3.0 * abs(felt))))
+        c.performance[i] = performance
+        c.valence[i] = valence
+        c.arousal[i] = arousal
+        _remember(prm, c, i, valence)
+        if prm.emotional_sharing:
+            share = _probability_with_log_odds(
+                prm.share_base, _emotion_log_odds(prm, m, arousal, valence) + lev.share_boost[t])
+        else:
+            share = prm.share_base
+        shares = draw(ck, SHARE_DRAW) < share
+        if shares:
+            c.shares[i] += 1
+        c.state[i] = LOYAL
+        c.entered[i] = t
+        c.due[i] = t + 1 + geometric(ck, REPURCHASE, prm.repurchase_probability)
+        m.outcome[i] = SHARED if shares else 0
+        m.acted[k] = i
+        k += 1
     return k - b * CHUNK
-
-
-@njit(cache=True, inline="always")
-def _judge(key, t, prm, lev, c, m, i):
-    """4.5 for customer i: its experience, remembered; it becomes LOYAL. Returns whether it
-    shares."""
-    ck = customer_key(key, i)
-    xi = normal(ck, PERFORMANCE_A, PERFORMANCE_B)
-    performance = np.float32(min(max(lev.quality[t] + lev.quality_sd[t] * xi, 0.0), 1.0))
-    gap = performance - c.expectation[i]
-    felt = gap if gap >= 0.0 else prm.loss_aversion * gap
-    valence = np.float32(math.tanh(2.0 * ((2.0 * performance - 1.0) / 2.0 + felt)))
-    arousal = np.float32(0.2 + 0.8 * (1.0 - math.exp(-3.0 * abs(felt))))
-    c.performance[i] = performance
-    c.valence[i] = valence
-    c.arousal[i] = arousal
-    _remember(prm, c, i, valence)
-    if prm.emotional_sharing:
-        share = _probability_with_log_odds(
-            prm.share_base, _emotion_log_odds(prm, m, arousal, valence) + lev.share_boost[t])
-    else:
-        share = prm.share_base
-    shares = draw(ck, SHARE_DRAW) < share
-    if shares:
-        c.shares[i] += 1
-    c.state[i] = LOYAL
-    c.entered[i] = t
-    c.due[i] = t + 1 + geometric(ck, REPURCHASE, prm.repurchase_probability)
-    return shares
 
 
 @njit(cache=True, inline="always")
@@ -794,28 +786,25 @@ def loyalty(seed, t, prm, lev, c, m, row, parallel):
 
 @njit(cache=True)
 def _come_back_chunk(key, t, prm, lev, c, m, b):
-    """4.6 for the customers of chunk b; lists those whose return was due, returns how many."""
+    """4.6 for the customers of chunk b: each whose return is due is retained (SMOT again) or
+    churns; lists them, returns how many."""
     k = b * CHUNK
     for i in range(b * CHUNK, min(c.state.shape[0], (b + 1) * CHUNK)):
-        if c.state[i] == LOYAL and c.due[i] <= t:
-            _come_back(key, t, prm, lev, c, i)
-            m.acted[k] = i
-            k += 1
+        if c.state[i] != LOYAL or c.due[i] > t:
+            continue
+        retain = _probability_with_log_odds(
+            prm.retention, prm.valence_effect * c.running_valence[i])
+        c.entered[i] = t
+        if uniform(key, i, RETENTION) < retain:
+            c.state[i] = SMOT
+            c.expectation[i] = np.float32((1.0 - prm.repeat_promise_weight) * c.performance[i]
+                                          + prm.repeat_promise_weight * lev.promise[t])
+            c.purchases[i] += 1
+        else:
+            c.state[i] = CHURNED
+        m.acted[k] = i
+        k += 1
     return k - b * CHUNK
-
-
-@njit(cache=True, inline="always")
-def _come_back(key, t, prm, lev, c, i):
-    """4.6 for customer i: retained (SMOT again) or churned."""
-    retain = _probability_with_log_odds(prm.retention, prm.valence_effect * c.running_valence[i])
-    c.entered[i] = t
-    if uniform(key, i, RETENTION) < retain:
-        c.state[i] = SMOT
-        c.expectation[i] = np.float32((1.0 - prm.repeat_promise_weight) * c.performance[i]
-                                      + prm.repeat_promise_weight * lev.promise[t])
-        c.purchases[i] += 1
-    else:
-        c.state[i] = CHURNED
 
 
 # --- One week ------------------------------------------------------------------------------------
