@@ -8,6 +8,12 @@ iteration order, and scenarios with the same seed share their draws.
 Work follows events where it can (DESIGN.md principle 5): a customer's talk pressure is kept up to
 date by pushing changes from a neighbour when it starts or stops talking or its emotion changes,
 and share messages travel only along the sharers' edges.
+
+The passes over customers (4.3 paid media and talk, 4.4, 4.5, 4.6 and 4.7's counts) run on Numba's
+threads, chunk by chunk (`state.CHUNK`): each customer's decision writes only its own arrays, and
+what the deciders add to shared totals (the history row, the outbox, the pool, work lists) is
+added afterwards in customer order, so results are bit-identical at any number of threads. Share
+delivery (4.3) and the talk push after the step stay serial: their writes go to neighbours.
 """
 
 from __future__ import annotations
