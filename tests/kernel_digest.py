@@ -22,9 +22,10 @@ SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 SETTINGS = ["network.n=1500", "weeks=80"]
 
 
-def run_digest(path: Path) -> str:
-    """SHA-256 over the history and the customer arrays of replicate seed 12345 of a scenario."""
-    scenario = Scenario.load(path, overrides=SETTINGS)
+def run_digest(path: Path, settings: list[str] = SETTINGS) -> str:
+    """SHA-256 over the history and the customer arrays of replicate seed 12345 of a scenario
+    (with `settings` overriding its keys)."""
+    scenario = Scenario.load(path, overrides=settings)
     engine = Engine(scenario, 12345).run()
     digest = hashlib.sha256(np.ascontiguousarray(engine.history).tobytes())
     for name in sorted(engine.customers._fields):

@@ -34,6 +34,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
+from sim.app.commands import add_command
 from sim.core.kpis import CARD_KPIS, KPI
 from sim.core.stages import SOURCE_COLOURS, STATE_COLOURS, STATE_LABELS, Source, State
 from sim.graph import Graph
@@ -334,8 +335,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 def register(commands) -> None:
     """Add `womsim dashboard [SCENARIO] [--set KEY=VALUE] [--port P] [--host H]`."""
-    parser = commands.add_parser(
-        "dashboard", help="a live dashboard of a scenario in the browser (Mesa's SolaraViz)")
+    parser = add_command(commands, "dashboard", cmd_dashboard)
     parser.add_argument("scenario", nargs="?",
                         help=f"scenario file (default: the default market on "
                              f"{DEFAULT_CUSTOMERS:,} customers)")
@@ -343,7 +343,6 @@ def register(commands) -> None:
                         help="override a scenario key, e.g. --set network.n=1000 (repeatable)")
     parser.add_argument("--port", type=int, default=8765, help="port (default 8765)")
     parser.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
-    parser.set_defaults(func=cmd_dashboard)
 
 
 if __name__ == "__main__":

@@ -8,20 +8,28 @@ iteration order, and scenarios with the same seed share their draws.
 Work follows events where it can (DESIGN.md principle 5): a customer's talk pressure is kept up to
 date by pushing changes from a neighbour when it starts or stops talking or its emotion changes,
 and share messages travel only along the sharers' edges.
+
+The passes over customers (4.3 paid media and talk, 4.4, 4.5, 4.6 and 4.7's counts) run on Numba's
+threads, chunk by chunk (`state.CHUNK`): each customer's decision writes only its own arrays, and
+what the deciders add to shared totals (the history row, the outbox, the pool, work lists) is
+added afterwards in customer order, so results are bit-identical at any number of threads. Share
+delivery (4.3) and the talk push after the step stay serial: their writes go to neighbours.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from enum import IntEnum
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from sim.core.rng import customer_key, draw, geometric, normal, step_key, uniform, uniform_pair
 from sim.core.stages import Purpose, Source, State
 from sim.core.state import (
+    CHUNK,
     PERFORMANCE_SCALE,
     TALK_SCALE,
     Brand,
@@ -60,6 +68,11 @@ RETENTION = int(Purpose.RETENTION)
 TALK_RECRUITER = int(Purpose.TALK_RECRUITER)
 PASS_ON = int(Purpose.PASS_ON)
 SEEDING = int(Purpose.SEEDING)
+
+# Numba's OpenMP threads wait for work asleep, not spinning: on a machine shared with other
+# processes a spinning thread takes a core from the thread it waits for (measured here: 2 threads
+# 5x slower than 1 with spinning, 1.3x faster without). Read when the threading layer starts.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 WEEK = 1.0 / 52.0  # one step, in years: rates p and q are per year (MODEL.md section 2)
 
@@ -417,16 +430,28 @@ def _listening(state):
 
 @njit(cache=True, inline="always")
 def _enter_zmot(key, t, prm, lev, c, m, i, source, recruiter, row):
+    """Into ZMOT, with what it adds to the week's row and the outbox (see `_become_zmot`)."""
+    _count_zmot(m, i, source, _become_zmot(key, t, prm, lev, c, i, source, recruiter), row)
+
+
+@njit(cache=True, inline="always")
+def _become_zmot(key, t, prm, lev, c, i, source, recruiter):
     """Into ZMOT; the step it will decide in (4.4) is drawn now: it decides each step, from this
-    one on, with probability 1/(1 + T_Z), so the wait is geometric. A customer reached by paid
-    media passes the content on to its out-neighbours with the week's pass-on probability."""
+    one on, with probability 1/(1 + T_Z), so the wait is geometric. Returns whether it passes the
+    content on (a customer reached by paid media, with the week's pass-on probability)."""
     c.state[i] = ZMOT
     c.entered[i] = t
     c.due[i] = t + geometric(customer_key(key, i), FMOT_TIMING, prm.decide_probability)
     c.source[i] = source
     c.recruiter[i] = recruiter
+    return source == PAID and uniform(key, i, PASS_ON) < lev.pass_on[t]
+
+
+@njit(cache=True, inline="always")
+def _count_zmot(m, i, source, passes_on, row):
+    """A ZMOT entry in the week's row; content passed on goes to the outbox."""
     row[Column.STIMULUS_PAID + source] += 1
-    if source == PAID and uniform(key, i, PASS_ON) < lev.pass_on[t]:
+    if passes_on:
         _send(m, i, Message.CONTENT, 0.0)
         row[Column.CONTENT_PASSED] += 1
 
@@ -441,16 +466,41 @@ def _send(m, sender, kind, performance):
     m.outbox_count[Outbox.THIS_STEP] = sent + 1
 
 
-@njit(cache=True)
-def paid_and_talk(seed, t, p_t, prm, lev, net, c, m, row):
+WON_BACK = 1  # outcome flag of 4.3: a REJECTED customer re-entered ZMOT
+PASSES_ON = 2  # outcome flag of 4.3: it passes paid content on
+
+
+@njit(cache=True, parallel=True)
+def paid_and_talk(seed, t, p_t, prm, lev, net, c, m, row, parallel):
     """4.3 Each UNAWARE customer not recruited by a share enters ZMOT with probability
     1 - exp(-(eta p_t + lambda_i) dt), lambda_i = q * (talk pressure / sum of in-tie strengths);
-    each REJECTED one the same with only positive talkers. Source paid or talk in proportion."""
+    each REJECTED one the same with only positive talkers. Source paid or talk in proportion.
+    Customers decide in parallel; their entries are counted in customer order."""
     if p_t <= 0.0 and prm.imitation <= 0.0:
         return  # no hazard for anyone (e.g. the independent cascade): nothing to draw
     key = step_key(seed, t)
     p_only = -math.expm1(-p_t * WEEK)  # the probability for customers nobody talks to
-    for i in range(c.state.shape[0]):
+    acted = m.chunk_acted  # a local: in a prange loop Numba loses writes to m.chunk_acted[b]
+    if parallel:
+        for b in prange(acted.shape[0]):
+            acted[b] = _paid_or_talk_chunk(key, t, p_t, p_only, prm, lev, net, c, m, b)
+    else:  # no parallel region: a forked worker process must not enter one
+        for b in range(acted.shape[0]):
+            acted[b] = _paid_or_talk_chunk(key, t, p_t, p_only, prm, lev, net, c, m, b)
+    for b in range(m.chunk_acted.shape[0]):
+        for k in range(b * CHUNK, b * CHUNK + m.chunk_acted[b]):
+            i = m.acted[k]
+            if m.outcome[i] & WON_BACK:
+                row[Column.WINBACK] += 1
+            _count_zmot(m, i, c.source[i], m.outcome[i] & PASSES_ON, row)
+
+
+@njit(cache=True)
+def _paid_or_talk_chunk(key, t, p_t, p_only, prm, lev, net, c, m, b):
+    """4.3 for the customers of chunk b: whether paid media or talk brings each into ZMOT this
+    step; lists those who enter (their outcome flags in m.outcome), returns how many."""
+    k = b * CHUNK
+    for i in range(b * CHUNK, min(c.state.shape[0], (b + 1) * CHUNK)):
         s = c.state[i]
         if s != UNAWARE and s != REJECTED:
             continue
@@ -474,9 +524,11 @@ def paid_and_talk(seed, t, p_t, prm, lev, net, c, m, row):
         else:
             source = TALK
             recruiter = _talk_recruiter(key, i, pressure, positive_only, net, c)
-        if positive_only:
-            row[Column.WINBACK] += 1
-        _enter_zmot(key, t, prm, lev, c, m, i, source, recruiter, row)
+        passes_on = _become_zmot(key, t, prm, lev, c, i, source, recruiter)
+        m.outcome[i] = (WON_BACK if positive_only else 0) | (PASSES_ON if passes_on else 0)
+        m.acted[k] = i
+        k += 1
+    return k - b * CHUNK
 
 
 @njit(cache=True)
@@ -521,19 +573,49 @@ def _read(ck, purpose, n_read, positive, total):
     return read_positive
 
 
-@njit(cache=True)
-def fmot(seed, t, prm, lev, c, m, row):
+@njit(cache=True, parallel=True)
+def fmot(seed, t, prm, lev, c, m, row, parallel):
     """4.4 FMOT: each ZMOT customer whose decision is due reads up to n_src sources (a random
     subset of its inbox, then of the public pool of the last pool_weeks steps) and buys with
     probability sigma(logit pi_0 + beta_W W + beta_o (2o-1) + beta_B C (2B-1)), the promise's pull
     discounted by the brand's credibility C; a buyer enters SMOT with E = (1 - w) B + w Q-bar,
-    w = n/(n + 3); a non-buyer becomes REJECTED."""
+    w = n/(n + 3); a non-buyer becomes REJECTED. Customers decide in parallel; the decisions are
+    counted in customer order."""
     key = step_key(seed, t)
-    credibility = m.brand[Brand.CREDIBILITY]
     brand_log_odds = (prm.owned_weight * (2.0 * lev.owned[t] - 1.0)
-                      + prm.promise_weight * credibility * (2.0 * lev.promise[t] - 1.0))
+                      + prm.promise_weight * m.brand[Brand.CREDIBILITY]
+                      * (2.0 * lev.promise[t] - 1.0))
+    acted = m.chunk_acted  # a local: in a prange loop Numba loses writes to m.chunk_acted[b]
+    if parallel:
+        for b in prange(acted.shape[0]):
+            acted[b] = _fmot_chunk(key, t, prm, lev, c, m, brand_log_odds, b)
+    else:  # no parallel region: a forked worker process must not enter one
+        for b in range(acted.shape[0]):
+            acted[b] = _fmot_chunk(key, t, prm, lev, c, m, brand_log_odds, b)
+    for b in range(m.chunk_acted.shape[0]):
+        for k in range(b * CHUNK, b * CHUNK + m.chunk_acted[b]):
+            i = m.acted[k]
+            if c.state[i] != SMOT:
+                row[Column.FMOT_REJECT] += 1
+                continue
+            row[Column.FMOT_BUY] += 1
+            row[Column.REVENUE] += prm.margin
+            row[Column.COST_QUALITY] += lev.quality_unit_cost[t]
+            if c.source[i] == SHARE:
+                row[Column.COST_REFERRAL] += lev.referral_reward[t]
+            if c.adopted_week[i] < 0:
+                _adopt(t, c, i, row)
+            _mark_talk_changed(m, i)
+
+
+@njit(cache=True)
+def _fmot_chunk(key, t, prm, lev, c, m, brand_log_odds, b):
+    """4.4 for the customers of chunk b: each whose decision is due reads the sources, then buys
+    (SMOT, with its expectation) or not (REJECTED), its inbox emptied either way; lists those who
+    decided, returns how many."""
     pool = m.totals
-    for i in range(c.state.shape[0]):
+    k = b * CHUNK
+    for i in range(b * CHUNK, min(c.state.shape[0], (b + 1) * CHUNK)):
         if c.state[i] != ZMOT or c.due[i] > t:
             continue
         ck = customer_key(key, i)
@@ -571,32 +653,65 @@ def fmot(seed, t, prm, lev, c, m, row):
             c.expectation[i] = (1.0 - weight) * lev.promise[t] + weight * mean_sender_p
             c.state[i] = SMOT
             c.purchases[i] += 1
-            row[Column.FMOT_BUY] += 1
-            row[Column.REVENUE] += prm.margin
-            row[Column.COST_QUALITY] += lev.quality_unit_cost[t]
-            if c.source[i] == SHARE:
-                row[Column.COST_REFERRAL] += lev.referral_reward[t]
-            if c.adopted_week[i] < 0:
-                _adopt(t, c, i, row)
-            _mark_talk_changed(m, i)
         else:
             c.state[i] = REJECTED
-            row[Column.FMOT_REJECT] += 1
+        m.acted[k] = i
+        k += 1
+    return k - b * CHUNK
 
 
 # --- 4.5 SMOT and UMOT ---------------------------------------------------------------------------
 
 
-@njit(cache=True)
-def smot_and_umot(seed, t, prm, lev, c, m, row):
+SHARED = 1  # outcome flag of 4.5: the customer shares its experience
+
+
+@njit(cache=True, parallel=True)
+def smot_and_umot(seed, t, prm, lev, c, m, row, parallel):
     """4.5 A SMOT customer who entered at e judges the experience at the first t >= e + d_S - 1:
     P = clip(Q + sigma_Q xi, 0, 1), D = P - E weighted by loss aversion, valence and arousal
     (Oliver 1980); it shares with the Berger-Milkman probability (a message to its out-neighbours
     next step and a post in this step's pool) and becomes LOYAL; the step it comes back (4.6) is
-    drawn now: each later step with probability 1/T_rep, so the wait is geometric."""
+    drawn now: each later step with probability 1/T_rep, so the wait is geometric. Customers judge
+    in parallel; experiences, shares and posts are counted in customer order."""
     key = step_key(seed, t)
+    acted = m.chunk_acted  # a local: in a prange loop Numba loses writes to m.chunk_acted[b]
+    if parallel:
+        for b in prange(acted.shape[0]):
+            acted[b] = _judge_chunk(key, t, prm, lev, c, m, b)
+    else:  # no parallel region: a forked worker process must not enter one
+        for b in range(acted.shape[0]):
+            acted[b] = _judge_chunk(key, t, prm, lev, c, m, b)
+    _count_judged(t, prm, lev, c, m, row)
+
+
+@njit(cache=True)
+def _count_judged(t, prm, lev, c, m, row):
+    """4.5 The judged customers' experiences, shares and posts, in customer order."""
     posts = np.zeros(4, dtype=np.int64)  # this step's posts, the pool slots of `Total`
-    for i in range(c.state.shape[0]):
+    for b in range(m.chunk_acted.shape[0]):
+        for k in range(b * CHUNK, b * CHUNK + m.chunk_acted[b]):
+            i = m.acted[k]
+            performance = c.performance[i]
+            _count_experience(prm, lev.promise[t], performance, c.valence[i], c.arousal[i],
+                              c.running_valence[i], row)
+            if m.outcome[i] & SHARED:
+                sign = 0 if c.valence[i] >= 0.0 else 1  # 0 positive, 1 negative
+                _send(m, i, Message.NEGATIVE if sign else Message.POSITIVE, performance)
+                posts[Total.POOL_POSITIVE + sign] += 1
+                posts[Total.POOL_POSITIVE_P + sign] += _fixed(performance, PERFORMANCE_SCALE)
+                row[Column.UMOT_NEGATIVE if sign else Column.UMOT_POSITIVE] += 1
+            _mark_talk_changed(m, i)
+    _post_to_pool(t, prm, m, posts)
+
+
+@njit(cache=True)
+def _judge_chunk(key, t, prm, lev, c, m, b):
+    """4.5 for the customers of chunk b: each whose experience is due judges and remembers it,
+    decides whether it shares (SHARED in m.outcome) and becomes LOYAL; lists those who judged,
+    returns how many."""
+    k = b * CHUNK
+    for i in range(b * CHUNK, min(c.state.shape[0], (b + 1) * CHUNK)):
         if c.state[i] != SMOT or t < c.entered[i] + prm.smot_weeks - 1:
             continue
         ck = customer_key(key, i)
@@ -610,26 +725,21 @@ def smot_and_umot(seed, t, prm, lev, c, m, row):
         c.valence[i] = valence
         c.arousal[i] = arousal
         _remember(prm, c, i, valence)
-        _count_experience(prm, lev.promise[t], performance, valence, arousal,
-                          c.running_valence[i], row)
         if prm.emotional_sharing:
             share = _probability_with_log_odds(
                 prm.share_base, _emotion_log_odds(prm, m, arousal, valence) + lev.share_boost[t])
         else:
             share = prm.share_base
-        if draw(ck, SHARE_DRAW) < share:
-            positive = valence >= 0.0
+        shares = draw(ck, SHARE_DRAW) < share
+        if shares:
             c.shares[i] += 1
-            _send(m, i, Message.POSITIVE if positive else Message.NEGATIVE, performance)
-            sign = 0 if positive else 1
-            posts[Total.POOL_POSITIVE + sign] += 1  # sign: 0 positive, 1 negative
-            posts[Total.POOL_POSITIVE_P + sign] += _fixed(performance, PERFORMANCE_SCALE)
-            row[Column.UMOT_NEGATIVE if sign else Column.UMOT_POSITIVE] += 1
         c.state[i] = LOYAL
         c.entered[i] = t
         c.due[i] = t + 1 + geometric(ck, REPURCHASE, prm.repurchase_probability)
-        _mark_talk_changed(m, i)
-    _post_to_pool(t, prm, m, posts)
+        m.outcome[i] = SHARED if shares else 0
+        m.acted[k] = i
+        k += 1
+    return k - b * CHUNK
 
 
 @njit(cache=True, inline="always")
@@ -665,13 +775,38 @@ def _count_experience(prm, promise, performance, valence, arousal, running_valen
 # --- 4.6 Loyalty ---------------------------------------------------------------------------------
 
 
-@njit(cache=True)
-def loyalty(seed, t, prm, lev, c, m, row):
+@njit(cache=True, parallel=True)
+def loyalty(seed, t, prm, lev, c, m, row, parallel):
     """4.6 A LOYAL customer whose return is due is retained with probability
     sigma(logit rho_0 + gamma_v v-bar): it buys again (SMOT, E = (1 - mu) P + mu B: its last
-    experience and the promise it is buying again) or churns."""
+    experience and the promise it is buying again) or churns. Customers decide in parallel; the
+    decisions are counted in customer order."""
     key = step_key(seed, t)
-    for i in range(c.state.shape[0]):
+    acted = m.chunk_acted  # a local: in a prange loop Numba loses writes to m.chunk_acted[b]
+    if parallel:
+        for b in prange(acted.shape[0]):
+            acted[b] = _come_back_chunk(key, t, prm, lev, c, m, b)
+    else:  # no parallel region: a forked worker process must not enter one
+        for b in range(acted.shape[0]):
+            acted[b] = _come_back_chunk(key, t, prm, lev, c, m, b)
+    for b in range(m.chunk_acted.shape[0]):
+        for k in range(b * CHUNK, b * CHUNK + m.chunk_acted[b]):
+            i = m.acted[k]
+            if c.state[i] == SMOT:
+                row[Column.REPURCHASE] += 1
+                row[Column.REVENUE] += prm.margin
+                row[Column.COST_QUALITY] += lev.quality_unit_cost[t]
+            else:
+                row[Column.CHURN] += 1
+                _mark_talk_changed(m, i)
+
+
+@njit(cache=True)
+def _come_back_chunk(key, t, prm, lev, c, m, b):
+    """4.6 for the customers of chunk b: each whose return is due is retained (SMOT again) or
+    churns; lists them, returns how many."""
+    k = b * CHUNK
+    for i in range(b * CHUNK, min(c.state.shape[0], (b + 1) * CHUNK)):
         if c.state[i] != LOYAL or c.due[i] > t:
             continue
         retain = _probability_with_log_odds(
@@ -682,29 +817,45 @@ def loyalty(seed, t, prm, lev, c, m, row):
             c.expectation[i] = np.float32((1.0 - prm.repeat_promise_weight) * c.performance[i]
                                           + prm.repeat_promise_weight * lev.promise[t])
             c.purchases[i] += 1
-            row[Column.REPURCHASE] += 1
-            row[Column.REVENUE] += prm.margin
-            row[Column.COST_QUALITY] += lev.quality_unit_cost[t]
         else:
             c.state[i] = CHURNED
-            row[Column.CHURN] += 1
-            _mark_talk_changed(m, i)
+        m.acted[k] = i
+        k += 1
+    return k - b * CHUNK
 
 
 # --- One week ------------------------------------------------------------------------------------
 
 
 @njit(cache=True)
-def record(t, lev, c, row):
-    """4.7 The state counts at the end of step t, the week's paid spend and its total cost."""
-    counts = np.zeros(6, dtype=np.int64)
-    for i in range(c.state.shape[0]):
-        counts[c.state[i]] += 1
+def record(t, lev, c, m, row, parallel):
+    """4.7 The state counts at the end of step t (counted chunk by chunk in parallel: exact
+    integers), the week's paid spend and its total cost."""
+    counts = np.zeros((m.chunk_acted.shape[0], 6), dtype=np.int64)
+    _count_states(c, counts, parallel)
     for s in range(6):
-        row[Column.UNAWARE + s] = counts[s]
+        row[Column.UNAWARE + s] = counts[:, s].sum()
     row[Column.COST_PAID] += lev.spend[t]
     row[Column.COST] = (row[Column.COST_PAID] + row[Column.COST_SEED] + row[Column.COST_REFERRAL]
                      + row[Column.COST_QUALITY])
+
+
+@njit(cache=True, parallel=True)
+def _count_states(c, counts, parallel):
+    """The customers of chunk b in each state, in counts[b] (in parallel on several threads)."""
+    if parallel:
+        for b in prange(counts.shape[0]):
+            _count_chunk(c, counts, b)
+    else:  # no parallel region: a forked worker process must not enter one
+        for b in range(counts.shape[0]):
+            _count_chunk(c, counts, b)
+
+
+@njit(cache=True)
+def _count_chunk(c, counts, b):
+    """Add the customers of chunk b to counts[b], by state."""
+    for i in range(b * CHUNK, min(c.state.shape[0], (b + 1) * CHUNK)):
+        counts[b, c.state[i]] += 1
 
 
 # The typical experience before any is judged: arousal mean and sd, valence mean and sd. They are
@@ -830,17 +981,18 @@ def pass_messages_on(m):
 
 
 @njit(cache=True)
-def step(seed, t, prm, lev, net, c, m, row, seeded):
-    """One week, sub-steps 4.1-4.7 in MODEL.md's order; `row` receives the week's history.
+def step(seed, t, prm, lev, net, c, m, row, seeded, parallel):
+    """One week, sub-steps 4.1-4.7 in MODEL.md's order; `row` receives the week's history. With
+    `parallel`, the passes over customers run on Numba's threads (the same results, bit for bit).
     Returns the number of share messages in flight (to arrive next week)."""
     apply_seeds(t, prm, lev, c, m, row, seeded)  # 4.1
     p_t = paid_media(t, prm, lev, m)  # 4.2
     deliver_shares(seed, t, prm, lev, net, c, m, row)  # 4.3 shares and passed-on content
-    paid_and_talk(seed, t, p_t, prm, lev, net, c, m, row)  # 4.3 paid media and talk
-    fmot(seed, t, prm, lev, c, m, row)  # 4.4
-    smot_and_umot(seed, t, prm, lev, c, m, row)  # 4.5
-    loyalty(seed, t, prm, lev, c, m, row)  # 4.6
-    record(t, lev, c, row)  # 4.7
+    paid_and_talk(seed, t, p_t, prm, lev, net, c, m, row, parallel)  # 4.3 paid media and talk
+    fmot(seed, t, prm, lev, c, m, row, parallel)  # 4.4
+    smot_and_umot(seed, t, prm, lev, c, m, row, parallel)  # 4.5
+    loyalty(seed, t, prm, lev, c, m, row, parallel)  # 4.6
+    record(t, lev, c, m, row, parallel)  # 4.7
     update_brand(prm, m, row)  # 4.7
     push_talk(prm, net, c, m)
     pass_messages_on(m)

@@ -14,6 +14,12 @@ import numpy as np
 
 from sim.core.stages import Source, State
 
+# Customers per chunk of a parallel pass: the kernel's passes over customers run chunk by chunk
+# on Numba's threads, and each chunk lists the customers that acted in it, so that what they add
+# to shared totals (the week's history row, the outbox, work lists) is added afterwards in
+# customer order, whatever the number of threads.
+CHUNK = 4096
+
 # Talk pressure and sums of sender performance are kept in fixed point (integers) so that adding
 # and removing contributions is exact: the result is the same whatever the order of updates.
 TALK_SCALE = float(2**32)  # one unit of omega * kappa
@@ -166,6 +172,11 @@ class Market(NamedTuple):
     # customer can be listed twice (bought in 4.4 and judged in 4.5 of one step), hence 2n.
     talk_changed: np.ndarray  # int32 [2n]
     counts: np.ndarray  # int64 [len(WorkList)], indexed by WorkList
+    # A parallel pass's customers who acted, chunk by chunk: chunk b lists its acting customers in
+    # acted[b * CHUNK:], chunk_acted[b] of them, with what each did in `outcome` (by customer).
+    acted: np.ndarray  # int32 [n]
+    chunk_acted: np.ndarray  # int64 [ceil(n / CHUNK)]
+    outcome: np.ndarray  # int8 [n], flags of the pass that set them
     brand: np.ndarray  # float64 [len(Brand)], indexed by Brand
     emotion: np.ndarray  # float64 [len(Emotion)], indexed by Emotion
 
@@ -194,6 +205,9 @@ def new_market(n: int, pool_weeks: int, initial_adstock: float,
         touched=np.zeros(n, dtype=np.int32),
         talk_changed=np.zeros(2 * n, dtype=np.int32),
         counts=np.zeros(len(WorkList), dtype=np.int64),
+        acted=np.zeros(n, dtype=np.int32),
+        chunk_acted=np.zeros(-(-n // CHUNK), dtype=np.int64),
+        outcome=np.zeros(n, dtype=np.int8),
         brand=np.array([initial_adstock, 1.0], dtype=np.float64),
         emotion=np.array([0.0] * Emotion.AROUSAL_MEAN + list(emotion_prior), dtype=np.float64),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -137,7 +138,7 @@ class Engine:
         seeded = self.seeding.customers_for(t, self.customers)
         self.messages_in_flight = step(
             self.seed, t, self.params, self.levers, self.net, self.customers, self.market,
-            self.history[t], seeded)
+            self.history[t], seeded, numba.get_num_threads() > 1)
         self.week += 1
 
     def seed_now(self, customers: np.ndarray) -> None:

@@ -58,6 +58,18 @@ def exit_with_parent(poll_seconds: float = PARENT_POLL_SECONDS) -> threading.Thr
     return watcher
 
 
+def use_threads(threads: int | None = None) -> int:
+    """Let the kernel use `threads` Numba threads in this process (default: every core this
+    process may run on, at most Numba's own ceiling, NUMBA_NUM_THREADS); returns how many.
+    Results do not depend on it. Worker processes keep one thread each (`one_numba_thread`)."""
+    if threads is not None and threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    wanted = available_cores() if threads is None else threads
+    count = max(1, min(wanted, numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(count)
+    return count
+
+
 def _start_worker(initializer: Callable[..., Any] | None, initargs: tuple[Any, ...]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     exit_with_parent()

@@ -11,9 +11,37 @@ import argparse
 import shlex
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from sim.core.errors import InputError
+
+
+class Entry(NamedTuple):
+    """A subcommand: the module whose `register` adds it, and its one-line summary."""
+
+    module: str
+    summary: str
+
+
+# Every subcommand of `womsim`, in the order `womsim --help` lists them. The CLI imports only the
+# module of the command it runs (none for `womsim --help`), so the summaries live here.
+COMMANDS = {
+    "run": Entry("sim.app.commands.run", "run a scenario's replications and write a run folder"),
+    "validate": Entry("sim.app.commands.run", "check scenario files"),
+    "kpis": Entry("sim.app.commands.run", "list the KPIs a run reports"),
+    "sweep": Entry("sim.app.commands.sweep",
+                   "run an experiment's points x replicates (resumable)"),
+    "compare": Entry("sim.app.commands.compare",
+                     "compare scenarios run with the same replicate seeds"),
+    "sensitivity": Entry("sim.app.commands.sensitivity",
+                         "Sobol or Morris indices of an experiment's KPIs"),
+    "calibrate": Entry("sim.app.commands.calibrate",
+                       "fit scenario keys to observed adoption data"),
+    "verify": Entry("sim.app.commands.verify",
+                    "check a sweep folder: every part, its inputs and its lock"),
+    "dashboard": Entry("sim.app.dashboard",
+                       "a live dashboard of a scenario in the browser (Mesa's SolaraViz)"),
+}
 
 WORKERS_HELP = "worker processes (default: one per core for large jobs)"
 FORCE_HELP = "replace the output folder if womsim wrote it (never a folder it did not write)"
@@ -22,11 +50,11 @@ _INTEGER_OPTIONS = frozenset({"reps", "seed", "weeks", "workers", "refits"})
 Command = Callable[[argparse.Namespace], int]
 
 
-def add_command(commands: Any, name: str, func: Command, summary: str,
-                description: str) -> argparse.ArgumentParser:
+def add_command(commands: Any, name: str, func: Command,
+                description: str | None = None) -> argparse.ArgumentParser:
     """Add subcommand `name` to the CLI's `commands` (argparse subparsers), run by
-    `func(args)`, with its one-line `summary` for `womsim --help` and its `description`."""
-    parser = commands.add_parser(name, help=summary, description=description)
+    `func(args)`, with its summary from `COMMANDS` for `womsim --help` and its `description`."""
+    parser = commands.add_parser(name, help=COMMANDS[name].summary, description=description)
     parser.set_defaults(func=func)
     return parser
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from sim.analysis.calibrate import DEFAULT_REFITS, OUTPUT_FILES, CalibrationResult, calibrate
-from sim.app.commands import FORCE_HELP, print_input_error
+from sim.app.commands import FORCE_HELP, add_command, print_input_error
 from sim.core.errors import InputError
 from sim.present.figures.calibration import write_calibration
 from sim.run.folders import check_output_folder
@@ -73,8 +73,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def register(commands) -> None:
     """Add the `calibrate` subcommand to the CLI's subparsers."""
-    parser = commands.add_parser("calibrate", help="fit scenario keys to observed adoption data",
-                                 description=_DESCRIPTION)
+    parser = add_command(commands, "calibrate", cmd_calibrate, _DESCRIPTION)
     add_arguments(parser)
 
 

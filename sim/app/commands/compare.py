@@ -13,7 +13,7 @@ from typing import Any
 from sim.analysis.compare import compare, unique_names
 from sim.analysis.economics import profit_sensitivity, sensitivity_line
 from sim.analysis.horizon import comparison_warnings, longer_horizon, longer_horizon_lines
-from sim.app.commands import FORCE_HELP, WORKERS_HELP, add_options, command_line
+from sim.app.commands import FORCE_HELP, WORKERS_HELP, add_command, add_options, command_line
 from sim.present.report_comparison import write_comparison
 from sim.present.tables import comparison_table
 from sim.run.folders import check_output_folder
@@ -52,8 +52,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def register(commands: Any) -> None:
     """Add `womsim compare` to the CLI's subcommands."""
-    parser = commands.add_parser(
-        "compare", help="compare scenarios run with the same replicate seeds",
+    parser = add_command(
+        commands, "compare", cmd_compare,
         description="Run each scenario with the same replicate seeds and report, for every KPI "
                     "and every pair B vs A (each scenario against the first, against "
                     "--reference, or all pairs), the mean paired difference B - A with its 95% "
@@ -78,4 +78,3 @@ def register(commands: Any) -> None:
     add_options(parser, {"workers": WORKERS_HELP,
                          "out": "output folder (default: out/compare_A_vs_B/)"})
     parser.add_argument("--force", action="store_true", help=FORCE_HELP)
-    parser.set_defaults(func=cmd_compare)

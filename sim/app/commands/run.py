@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sim.app.commands import FORCE_HELP, WORKERS_HELP, add_options, command_line
+from sim.app.commands import FORCE_HELP, WORKERS_HELP, add_command, add_options, command_line
 from sim.present.tables import kpi_list, kpi_table
 from sim.scenario.load import Scenario
 
@@ -25,7 +25,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_output_folder(out, args.force)
     started = time.perf_counter()
     result = simulate(scenario, replications=args.reps, seed=args.seed, weeks=args.weeks,
-                      workers=args.workers, progress=True)
+                      workers=args.workers, threads=args.threads, progress=True)
     elapsed = time.perf_counter() - started
     write_run_folder(result, out, command=command_line())
     print(f"{scenario.name}: {len(result.seeds)} runs x {result.scenario.weeks} weeks, "
@@ -74,9 +74,20 @@ def cmd_kpis(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _at_least_one(text: str) -> int:
+    """An integer >= 1 (argparse reports anything else as a usage error, exit status 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def register(commands: Any) -> None:
     """Add `womsim run`, `womsim validate` and `womsim kpis` to the CLI's subcommands."""
-    run = commands.add_parser("run", help="run a scenario's replications and write a run folder")
+    run = add_command(commands, "run", cmd_run)
     run.add_argument("scenario", help="scenario file (TOML)")
     add_options(run, {"reps": "replications (default: the scenario's)",
                       "seed": "scenario seed (default: the scenario's)",
@@ -86,13 +97,13 @@ def register(commands: Any) -> None:
     add_options(run, {"out": "output folder (default: out/<scenario name>/)",
                       "workers": WORKERS_HELP})
     run.add_argument("--force", action="store_true", help=FORCE_HELP)
-    run.set_defaults(func=cmd_run)
+    run.add_argument("--threads", type=_at_least_one, metavar="N",
+                     help="threads of a run in this process (default: every core; worker "
+                          "processes run one each); results do not depend on it")
 
-    validate = commands.add_parser("validate", help="check scenario files")
+    validate = add_command(commands, "validate", cmd_validate)
     validate.add_argument("scenarios", nargs="+")
     validate.add_argument("--set", action="append", metavar="KEY=VALUE")
     validate.add_argument("--show", action="store_true", help="print the resolved scenario")
-    validate.set_defaults(func=cmd_validate)
 
-    kpis = commands.add_parser("kpis", help="list the KPIs a run reports")
-    kpis.set_defaults(func=cmd_kpis)
+    add_command(commands, "kpis", cmd_kpis)

@@ -40,7 +40,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 def register(commands: Any) -> None:
     """Add `womsim sensitivity` to the CLI's subcommands."""
     parser = add_command(
-        commands, "sensitivity", cmd_sensitivity, "Sobol or Morris indices of an experiment's KPIs",
+        commands, "sensitivity", cmd_sensitivity,
         "Run a sobol or morris experiment's sweep (resumable) and compute, for each KPI it keeps, "
         "Sobol S1 and ST or Morris mu* and sigma on the replicate-averaged values, with 95% "
         "bootstrap intervals.")

@@ -85,7 +85,7 @@ def _point_replicate(text: str) -> tuple[int, int]:
 def register(commands: Any) -> None:
     """Add `womsim sweep` to the CLI's subcommands."""
     sweep = add_command(
-        commands, "sweep", cmd_sweep, "run an experiment's points x replicates (resumable)",
+        commands, "sweep", cmd_sweep,
         "Run every (point, replicate) of an experiment file, streaming results to Parquet parts; "
         "run it again after an interruption to compute only what is missing.")
     add_sweep_arguments(

@@ -41,7 +41,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def register(commands: Any) -> None:
     """Add `womsim verify` to the CLI's subcommands."""
     parser = add_command(
-        commands, "verify", cmd_verify, "check a sweep folder's parts against its manifest",
+        commands, "verify", cmd_verify,
         "Check every part of a sweep folder (present, checksum and row count as the manifest "
         "recorded) and report each; exit status 1 if any is damaged.")
     parser.add_argument("folder", help="a sweep's output folder")

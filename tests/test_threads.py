@@ -1,0 +1,88 @@
+"""Results do not depend on the number of Numba threads: every shipped scenario gives
+bit-identical histories and customer arrays at 1 and 2 threads, on enough customers that the
+kernel's parallel passes split them into several chunks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sim.core.state import CHUNK
+
+TESTS = Path(__file__).parent
+# Several chunks per parallel pass, so that two threads really share the work.
+SETTINGS = [f"network.n={5 * CHUNK}", "weeks=80"]
+
+# In a fresh interpreter allowed two threads: the digest of every shipped scenario at 1 and 2.
+DIGESTS_BY_THREADS = """
+import json, sys
+import numba
+sys.path.insert(0, {tests!r})
+from kernel_digest import SCENARIO_DIR, run_digest
+paths = sorted(SCENARIO_DIR.glob("*.toml"))
+out = {{}}
+for threads in (1, 2):
+    numba.set_num_threads(threads)
+    assert numba.get_num_threads() == threads
+    out[threads] = {{p.name: run_digest(p, {settings!r}) for p in paths}}
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def digests() -> dict[str, dict[str, str]]:
+    code = DIGESTS_BY_THREADS.format(tests=str(TESTS), settings=SETTINGS)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, env={**os.environ, "NUMBA_NUM_THREADS": "2"})
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_every_scenario_is_bit_identical_at_one_and_two_threads(digests) -> None:
+    assert digests["1"] == digests["2"]
+    assert len(digests["1"]) == len(list((TESTS.parent / "scenarios").glob("*.toml")))
+
+
+@pytest.mark.slow
+def test_the_digests_tell_scenarios_apart(digests) -> None:
+    # The comparison would be empty if every run gave the same bytes.
+    assert len(set(digests["1"].values())) == len(digests["1"])
+
+
+# In a fresh interpreter: replicates run here on two threads (starting Numba's threading layer),
+# then the same replicates in two forked worker processes, which must not enter a parallel region.
+IN_PROCESS_THEN_WORKERS = """
+import sys
+from sim.run.replicates import simulate
+from sim.scenario.load import Scenario
+scenario = Scenario.load(sys.argv[1], overrides=["network.n={n}", "weeks=30", "replications=2"])
+here = simulate(scenario, workers=1, threads=2)
+forked = simulate(scenario, workers=2)
+print(here.timeseries.equals(forked.timeseries) and here.runs.equals(forked.runs))
+"""
+
+
+@pytest.mark.slow
+def test_runs_here_on_threads_then_in_workers_agree() -> None:
+    code = IN_PROCESS_THEN_WORKERS.format(n=5 * CHUNK)
+    baseline = str(TESTS.parent / "scenarios" / "baseline.toml")
+    done = subprocess.run([sys.executable, "-c", code, baseline], capture_output=True, text=True,
+                          timeout=300,
+                          env={**os.environ, "NUMBA_NUM_THREADS": "2"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-1] == "True"
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "two"])
+def test_run_rejects_a_thread_count_below_one(value: str, capsys) -> None:
+    from sim.app.cli import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["run", str(TESTS.parent / "scenarios" / "baseline.toml"), "--threads", value])
+    assert stopped.value.code == 2
+    assert "--threads" in capsys.readouterr().err
