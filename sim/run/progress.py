@@ -32,8 +32,10 @@ class LineProgress:
             print(f"{self.desc}: {self.n} of {self.total} runs{extra}", file=self.stream,
                   flush=True)
 
-    def set_postfix(self, refresh: bool = False, **values: Any) -> None:
-        """Remember `values` (such as failures) for the next line."""
+    def set_postfix(self, **values: Any) -> None:
+        """Remember `values` (such as failures) for the next line; tqdm's `refresh` option is
+        accepted and has nothing to refresh."""
+        values.pop("refresh", None)
         self.postfix = ", ".join(f"{key} {value}" for key, value in values.items())
 
     def close(self) -> None:
