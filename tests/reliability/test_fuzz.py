@@ -155,8 +155,17 @@ def test_adoption_data(header, rows, junk, capsys, tiny):
             pass
 
 
+@pytest.fixture(scope="module")
+def compiled():
+    """The kernels compiled (or loaded from Numba's cache) before any timed example: on a fresh
+    install the first run compiles for about a minute, which is no hang."""
+    from sim import Scenario, simulate
+
+    simulate(Scenario.from_dict(SMALL), workers=1)
+
+
 @pytest.fixture()
-def tables_only(monkeypatch):
+def tables_only(monkeypatch, compiled):
     """`womsim run` writes its tables but not its figures and report (the slow part)."""
     import sim.present.run_folder as run_folder
 
