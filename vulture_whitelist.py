@@ -13,7 +13,8 @@ _.STIMULUS_SEED
 _.ADOPTED_TALK
 _.ADOPTED_SHARE
 _.ADOPTED_SEED
-_.cache_everything  # an autouse pytest fixture
+_.cache_everything  # autouse pytest fixtures
+_.compiled
 _.no_simulation  # pytest fixtures used through @pytest.mark.usefixtures
 _.checks_only
 _.tables_only

@@ -155,7 +155,7 @@ def test_adoption_data(header, rows, junk, capsys, tiny):
             pass
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", autouse=True)
 def compiled():
     """The kernels compiled (or loaded from Numba's cache) before any timed example: on a fresh
     install the first run compiles for about a minute, which is no hang."""
@@ -165,7 +165,7 @@ def compiled():
 
 
 @pytest.fixture()
-def tables_only(monkeypatch, compiled):
+def tables_only(monkeypatch):
     """`womsim run` writes its tables but not its figures and report (the slow part)."""
     import sim.present.run_folder as run_folder
 
