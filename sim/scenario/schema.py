@@ -72,6 +72,9 @@ class NetworkParams:
     directed: bool = param(False, "edge list is directed (edge u->v: v hears u)", type="bool")
     degrees: tuple[int, ...] | None = param(None, "degree list for the configuration model",
                                             type="int_list", low=0, optional=True)
+    nodes: str | None = param(None, "node-list CSV with an `id` column, relative to the scenario "
+                              "file: with an edge list, the customers it lists belong to the "
+                              "population even without ties", type="path", optional=True)
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,12 @@ class MarketParams:
                              "1990)", low=0)
     talk: str = param("emotional", "talk hazard weights talkers by their emotion, or not",
                       type="str", choices=("emotional", "uniform"))
+    potential: float = param(1.0, "m, share of customers who could ever adopt; the rest are "
+                             "never stimulated (Bass 1969's market potential; 1: everybody, "
+                             "[assumption])", low=0, high=1, low_open=True)
+    mixing: float = param(0.0, "share of the imitation pressure that is market-wide (mentions "
+                          "in mass media, people beyond one's ties, as in Bass) rather than "
+                          "from one's own ties (0: ties only, [assumption])", low=0, high=1)
 
 
 @dataclass(frozen=True)
