@@ -22,6 +22,8 @@ SETTINGS = [f"network.n={5 * CHUNK}", "weeks=80"]
 DIGESTS_BY_THREADS = """
 import json, sys
 import numba
+import sim.run.engine
+sim.run.engine.PARALLEL_MIN_CUSTOMERS = 0  # small markets run on one thread unless told
 sys.path.insert(0, {tests!r})
 from kernel_digest import SCENARIO_DIR, run_digest
 paths = sorted(SCENARIO_DIR.glob("*.toml"))
@@ -58,7 +60,9 @@ def test_the_digests_tell_scenarios_apart(digests) -> None:
 # then the same replicates in two forked worker processes, which must not enter a parallel region.
 IN_PROCESS_THEN_WORKERS = """
 import sys
+import sim.run.engine
 from sim.run.replicates import simulate
+sim.run.engine.PARALLEL_MIN_CUSTOMERS = 0  # small markets run on one thread unless told
 from sim.scenario.load import Scenario
 scenario = Scenario.load(sys.argv[1], overrides=["network.n={n}", "weeks=30", "replications=2"])
 here = simulate(scenario, workers=1, threads=2)

@@ -12,7 +12,15 @@ import numba
 import numpy as np
 import pandas as pd
 
-from sim.core.kernels import EMOTION_PRIOR, HISTORY_COLUMNS, Net, Params, apply_seeds, step
+from sim.core.kernels import (
+    EMOTION_PRIOR,
+    HISTORY_COLUMNS,
+    Net,
+    Params,
+    apply_seeds,
+    run_weeks,
+    step,
+)
 from sim.core.metrics import compute_kpis
 from sim.core.rng import derived_seed
 from sim.core.state import Customers, Market, new_customers, new_market
@@ -21,7 +29,11 @@ from sim.graph.cache import cached_graph
 from sim.run.results import history_table
 from sim.scenario.events import SeedingSchedule, build_levers
 
-GRAPH_SEED_LABEL = 1  # the graph seed is derived from the scenario seed under this label
+GRAPH_SEED_LABEL = 1
+# Below this many customers a week's passes run on one thread: starting a parallel region costs
+# about 0.05 ms per pass on 2 cores, more than splitting a small market saves (measured by
+# benchmarks/targets.py; the results are the same bit for bit either way).
+PARALLEL_MIN_CUSTOMERS = 50_000  # the graph seed is derived from the scenario seed under this label
 
 
 def graph_seed(scenario) -> int:
@@ -138,8 +150,12 @@ class Engine:
         seeded = self.seeding.customers_for(t, self.customers)
         self.messages_in_flight = step(
             self.seed, t, self.params, self.levers, self.net, self.customers, self.market,
-            self.history[t], seeded, numba.get_num_threads() > 1)
+            self.history[t], seeded, self._parallel())
         self.week += 1
+
+    def _parallel(self) -> bool:
+        """Whether this week's passes over customers run on Numba's threads."""
+        return self.n >= PARALLEL_MIN_CUSTOMERS and numba.get_num_threads() > 1
 
     def seed_now(self, customers: np.ndarray) -> None:
         """Seed `customers` (ids of customers who never bought) in the week simulated next,
@@ -152,9 +168,18 @@ class Engine:
                     self.history[self.week], np.asarray(customers, dtype=np.int64))
 
     def run(self) -> Engine:
-        """Simulate every remaining week of the horizon."""
+        """Simulate every remaining week of the horizon: the weeks between seed events in one
+        compiled loop, a week with seed events as `step` does (the same results, bit for bit)."""
         while not self.done:
-            self.step()
+            seed_week = self.seeding.next_week(self.week)
+            if seed_week == self.week:
+                self.step()
+                continue
+            last = self.weeks if seed_week is None else seed_week
+            self.messages_in_flight = run_weeks(
+                self.seed, self.week, last, self.params, self.levers, self.net, self.customers,
+                self.market, self.history, self._parallel())
+            self.week = last
         return self
 
     def history_frame(self) -> pd.DataFrame:

@@ -119,6 +119,10 @@ class SeedingSchedule:
         self._seed = seed
         self._explicit: dict[Event, np.ndarray] = {}
 
+    def next_week(self, week: int) -> int | None:
+        """The first week at or after `week` with a seed event (None: no more)."""
+        return min((w for w in self._by_week if w >= week), default=None)
+
     def customers_for(self, week: int, customers: Customers) -> np.ndarray:
         """Who is seeded at the start of `week` (ids of customers who never bought)."""
         events = self._by_week.get(week, ())
