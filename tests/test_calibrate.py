@@ -15,6 +15,7 @@ from sim.analysis.calibrate import (
     WEEKS_PER_UNIT,
     adoption_counts,
     calibrate,
+    default_fit,
     load_data,
     parse_fit,
 )
@@ -210,14 +211,41 @@ def test_bad_fit_keys_are_refused(spec, message):
         parse_fit(spec, scenario)
 
 
-def test_default_ranges_are_the_schema_range_or_up_to_ten_times_the_value():
-    scenario = Scenario.default()  # sharing.base 0.18 in [0, 1]; market.innovation 0.03, >= 0
+def test_default_ranges_are_wide_log_ranges_for_rates_else_the_schema_range_or_ten_times():
+    scenario = Scenario.default()  # sharing.base 0.18 in [0, 1]; zmot_weeks 2, >= 0
     base = parse_fit("sharing.base", scenario)
-    assert (base.low, base.high, base.start) == (0.0, 1.0, 0.18)
+    assert (base.low, base.high, base.start, base.log) == (0.0, 1.0, 0.18, False)
+    zmot = parse_fit("journey.zmot_weeks", scenario)
+    assert (zmot.low, zmot.high, zmot.log) == (0.0, pytest.approx(20.0), False)
     innovation = parse_fit("market.innovation", scenario)
-    assert (innovation.low, innovation.high) == (0.0, pytest.approx(0.3))
+    assert (innovation.low, innovation.high, innovation.log) == (1e-4, 5.0, True)
+    # On a log scale the middle of the range is the geometric mean of its ends.
+    assert innovation.value(0.5) == pytest.approx((1e-4 * 5.0) ** 0.5)
+    assert innovation.unit(innovation.value(0.3)) == pytest.approx(0.3)
     given = parse_fit("market.imitation = 0.1:0.9", scenario)
-    assert (given.key, given.low, given.high) == ("market.imitation", 0.1, 0.9)
+    assert (given.key, given.low, given.high, given.log) == ("market.imitation", 0.1, 0.9, True)
+    assert parse_fit("market.imitation=0:0.9", scenario).log is False  # no log scale from 0
+    potential = parse_fit("market.potential", scenario)
+    assert (potential.low, potential.high) == (0.02, 1.0)
+
+
+def test_the_default_fit_is_the_bass_triple_and_mixing_on_an_edge_list(customer_setup):
+    assert [k.key for k in default_fit(Scenario.default())] == [
+        "market.innovation", "market.imitation", "market.potential"]
+    _, scenario, _ = customer_setup
+    assert [k.key for k in default_fit(scenario)][-1] == "market.mixing"
+
+
+def test_a_fit_near_an_end_of_its_range_warns_and_names_the_way_out():
+    scenario = Scenario.default()
+    imitation = parse_fit("market.imitation=0.1:0.9", scenario)
+    assert imitation.bound_warning(0.5) is None
+    near_top = imitation.bound_warning(0.89)  # 0.89 is 98.9% of the way along the log range
+    assert "within 2% of the upper end" in near_top and "--fit market.imitation=LOW:HIGH" \
+        in near_top
+    assert "lower end" in imitation.bound_warning(0.1005)
+    potential = parse_fit("market.potential", scenario)
+    assert "at its upper limit 1" in potential.bound_warning(0.999)
 
 
 # --- recovery, determinism -------------------------------------------------------------------
@@ -325,7 +353,7 @@ def test_outputs_are_the_fitted_scenario_a_summary_a_table_and_a_figure(small_ca
     assert summary["refits"]["count"] == 2 and summary["command"] == "womsim calibrate ..."
 
     table = (out / "curve.csv").read_text().splitlines()
-    assert table[0].startswith("month,weeks,observed_percent,simulated_mean")
+    assert table[0].startswith("month,weeks,training,observed_percent,simulated_mean")
     assert len(table) == 1 + 12
     assert (out / "calibration.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -10,22 +10,24 @@ w = ceil(T).
 
 The fit minimises the RMSE, in percentage points of the population (all customers for aggregate
 data, the customers listed for per-customer data), between the observed cumulative adoption and
-the mean over replicates of the simulated one at the observed times. Every candidate runs with the
-same replicate seeds (common random numbers), so two candidates differ by what their parameters
-change, not by fresh noise, and the objective is smooth at the scale of the search (at a much
-finer scale it is still piecewise constant, each run being a discrete process: hence a
-derivative-free search stopping at 0.5% of each range). The search is scipy's: a coarse grid
-(`scipy.optimize.brute`) over the bounds, then bounded Nelder-Mead from its best point, both in
-coordinates scaled to [0, 1] per key. The uncertainty interval comes from refits (Nelder-Mead
-from the fit) over bootstrap resamples of the replicate set: it is the Monte-Carlo uncertainty of
-the fit, how far the values move with the luck of the replicates, not the sampling error of the
-data. Beside the fit stand the closed-form Bass least-squares fits of the same points
-(`sim.analysis.bass`), with m = 100% and with m fitted, so a reader sees whether the model earns
-its keep.
+the mean over replicates of the simulated one at the observed times (those up to the training
+cut, when one is given; the rest are then forecast). Every candidate runs with the same
+replicate seeds (common random numbers), so two candidates differ by what their parameters
+change, not by fresh noise. Without keys named, innovation, imitation and market potential are
+fitted (and market mixing on an edge list), rates on a log scale over wide ranges. The search
+(`search`) scores a scrambled Sobol design over the ranges, then polishes its two best separated
+points by bounded Nelder-Mead, stopping at a tolerance set against the Monte-Carlo error; a fit
+within 2% of an end of its range is warned about, and the keys' identifiability at the fit is
+reported. The uncertainty interval comes from refits (Nelder-Mead from the fit) over bootstrap
+resamples of the replicate set: it is the Monte-Carlo uncertainty of the fit, how far the values
+move with the luck of the replicates, not the sampling error of the data. Beside the fit stand
+the closed-form Bass least-squares fits of the same points (`sim.analysis.bass`), with m = 100%
+and with m fitted, so a reader sees whether the model earns its keep.
 
 Modules: `data` reads the observed curve, `keys` what is fitted, `runs` simulates candidates,
-`fit` searches, `result` holds the outcome and its tables. The figure and the output folder are
-drawn and written by `sim.present.figures.calibration`, and the command is
+`search` holds the search stages, `fit` runs the calibration, `result` holds the outcome and its
+tables. The figure and the output folder are drawn and written by
+`sim.present.figures.calibration`, and the command is
 `sim.app.commands.calibrate`. It may import `sim.analysis.bass`, `sim.run`, `sim.scenario`,
 `sim.graph` and `sim.core`.
 """
@@ -38,7 +40,7 @@ from sim.analysis.calibrate.data import (
     load_data,
 )
 from sim.analysis.calibrate.fit import DEFAULT_REFITS, calibrate
-from sim.analysis.calibrate.keys import FitKey, parse_fit
+from sim.analysis.calibrate.keys import FitKey, default_fit, parse_fit
 from sim.analysis.calibrate.result import OUTPUT_FILES, CalibrationResult
 from sim.analysis.calibrate.runs import adoption_counts
 
@@ -53,6 +55,7 @@ __all__ = [
     "ObservedData",
     "adoption_counts",
     "calibrate",
+    "default_fit",
     "load_data",
     "parse_fit",
 ]

@@ -1,6 +1,7 @@
-"""The calibration search: RMSE between observed and simulated adoption, minimised over the
-fitted keys by a coarse grid then bounded Nelder-Mead, with bootstrap refits for the intervals.
-"""
+"""The calibration: the RMSE between observed and simulated adoption minimised over the fitted
+keys (a Sobol design, then Nelder-Mead; `sim.analysis.calibrate.search`), bootstrap refits for
+the intervals, warnings for fits at the end of a range, the keys' identifiability, and the
+out-of-sample forecast when the data are cut."""
 
 from __future__ import annotations
 
@@ -10,13 +11,18 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
-from scipy.optimize import brute, minimize
 
 from sim.analysis.bass import fit_bass
 from sim.analysis.calibrate.data import ObservedData, load_data
-from sim.analysis.calibrate.keys import FitKey, parse_fit
+from sim.analysis.calibrate.keys import FitKey, default_fit, parse_fit, to_values
 from sim.analysis.calibrate.result import CalibrationResult
 from sim.analysis.calibrate.runs import Simulator, percent_at, rmse
+from sim.analysis.calibrate.search import (
+    global_then_polish,
+    identifiability,
+    nelder_mead,
+    profile_points,
+)
 from sim.core.rng import derived_seed, replicate_seed
 from sim.graph import Graph
 from sim.run.engine import build_scenario_graph
@@ -26,106 +32,189 @@ from sim.scenario import Scenario, ScenarioError
 
 DEFAULT_REFITS = 5
 BOOTSTRAP_SEED_LABEL = 7  # rng.derived_seed label of the replicate resampling
-# Grid points per key of the first stage (cell midpoints of the unit interval): 5 per key for one
-# or two keys (25 evaluations for two), 3 per key beyond, so the grid stays affordable.
-_GRID_FINE, _GRID_COARSE = 5, 3
-# Nelder-Mead, in unit coordinates: a first simplex of 10% of each range (5% for refits, which
-# start at the fit), stopping when the simplex is 0.5% of the ranges wide and the RMSE across it
-# differs by less than 0.01 points (far below any fit error seen), or after a budget of
-# evaluations per key (refits, starting near their optimum, get half).
-_SIMPLEX_STEP, _REFIT_STEP = 0.10, 0.05
-_XATOL, _FATOL = 5e-3, 1e-2
-_MAXFEV_PER_KEY = 40
+DESIGN_SEED_LABEL = 8  # rng.derived_seed label of the Sobol design's scrambling
+# Nelder-Mead stops when the RMSE across its simplex differs by less than a tenth of the
+# Monte-Carlo error of the simulated curve (improvements below that are the replicates' luck),
+# and never below 0.005 points. Refits start at the fit: a smaller simplex and half the budget.
+_TOLERANCE_SHARE, _MIN_TOLERANCE = 0.1, 5e-3
+_REFIT_STEP = 0.05
 # A week of a run costs about as much as this many customers even on a tiny graph (the kernel's
 # fixed cost per step), which decides when worker processes pay for themselves.
-_STEP_COST_IN_CUSTOMERS = 2000
+_STEP_COST_IN_CUSTOMERS = 200
 
 
 class _Problem(NamedTuple):
-    """A checked calibration: the scenario (with the overrides), the keys, graph and data."""
+    """A checked calibration: the scenario (with the overrides), the keys, graph and data, and
+    which observations train the fit (all of them unless the data are cut)."""
 
     scenario: Scenario
     keys: list[FitKey]
     graph: Graph
     observed: ObservedData
+    training: np.ndarray
 
 
 def calibrate(
     scenario: Scenario | str | os.PathLike,
     data: str | os.PathLike,
-    fit: Sequence[str | FitKey],
+    fit: Sequence[str | FitKey] | None = None,
     *,
+    train_until: float | None = None,
     replications: int | None = None,
     seed: int | None = None,
     refits: int = DEFAULT_REFITS,
     workers: int | None = None,
     progress: Callable[[int], object] | None = None,
 ) -> CalibrationResult:
-    """Fit the keys `fit` ("KEY" or "KEY=LOW:HIGH" strings, or `FitKey`s) of `scenario` to the
-    adoption data in `data` (see `sim.analysis.calibrate` for the method).
+    """Fit the keys `fit` ("KEY" or "KEY=LOW:HIGH" strings, or `FitKey`s; default:
+    `keys.default_fit`) of `scenario` to the adoption data in `data` (see
+    `sim.analysis.calibrate` for the method).
 
-    `replications` and `seed` override the scenario's; `refits` bootstrap refits give the
+    `train_until` (in the data's time unit) fits the observations up to it and forecasts the
+    rest; `replications` and `seed` override the scenario's; `refits` bootstrap refits give the
     intervals (0: none); `workers` processes run the replicates (default: one per core for large
     jobs); `progress`, if given, is called with the number of runs each time runs finish. The
     same inputs always give the same result, whatever the number of workers. Raises
     ScenarioError for bad input, before any simulation.
     """
     started = time.perf_counter()
-    problem = _prepare(scenario, data, fit, replications, seed, refits)
-    scenario, keys, graph, observed = problem
+    problem = _prepare(scenario, data, fit, train_until, replications, seed, refits)
+    scenario, keys, graph, observed, training = problem
     seeds = [replicate_seed(scenario.seed, r) for r in range(scenario.replications)]
     if workers is None:
         workers = _default_workers(graph, scenario.weeks, len(seeds))
     simulator = Simulator(scenario, keys, graph, observed.customers, seeds, workers, progress)
     try:
-        values, refit_x, refit_rmse = _search_with_refits(simulator, problem, refits)
+        search = _Search(simulator, problem)
+        unit_x = search.fit()
+        refit_x, refit_rmse = search.refits(unit_x, refits)
+        report = search.identifiability(unit_x)
+        values = to_values(keys, unit_x)
         counts = simulator.counts(values, range(len(seeds)))
     finally:
         simulator.close()
 
     fitted_values = {k.key: float(v) for k, v in zip(keys, values, strict=True)}
-    refit_values = [{k.key: float(v) for k, v in zip(keys, x, strict=True)} for x in refit_x]
     fitted = simulator.candidate(values).with_overrides({
         "name": f"{scenario.name}_fitted",
         "description": f"{scenario.name} with {', '.join(fitted_values)} fitted to "
                        f"{observed.path.name}"})
-    fraction = observed.percent / 100.0
+    fraction = observed.percent[training] / 100.0
+    years = observed.years[training]
+    simulated = percent_at(counts, observed.weeks, observed.population).mean(axis=0)
     return CalibrationResult(
         scenario=scenario, fitted=fitted, data=observed, keys=keys, values=fitted_values,
-        rmse=rmse(percent_at(counts, observed.weeks, observed.population).mean(axis=0),
-                  observed.percent),
-        refits=refit_values, refit_rmse=refit_rmse,
-        bass=fit_bass(observed.years, fraction),
-        bass_free=fit_bass(observed.years, fraction, fit_market=True),
+        rmse=rmse(simulated[training], observed.percent[training]),
+        refits=[{k.key: float(v) for k, v in zip(keys, to_values(keys, x), strict=True)}
+                for x in refit_x],
+        refit_rmse=refit_rmse,
+        bass=fit_bass(years, fraction), bass_free=fit_bass(years, fraction, fit_market=True),
         counts=counts, seeds=seeds, evaluations=simulator.evaluations,
-        runs=len(simulator.runs), seconds=time.perf_counter() - started)
+        runs=len(simulator.runs), seconds=time.perf_counter() - started,
+        training=training, train_until=train_until, identifiability=report,
+        warnings=[w for k, v in zip(keys, values, strict=True)
+                  if (w := k.bound_warning(float(v))) is not None])
+
+
+class _Search:
+    """The objective over the unit cube of the keys, and the stages that minimise it."""
+
+    def __init__(self, simulator: Simulator, problem: _Problem) -> None:
+        self.simulator, self.problem = simulator, problem
+        self.everyone = list(range(len(simulator.seeds)))
+
+    def curve(self, unit_x: np.ndarray, replicates: Sequence[int] | None = None) -> np.ndarray:
+        """The replicates' cumulative adoption (percent) at the training times, one row each."""
+        observed, training = self.problem.observed, self.problem.training
+        counts = self.simulator.counts(to_values(self.problem.keys, unit_x),
+                                       self.everyone if replicates is None else replicates)
+        return percent_at(counts, observed.weeks[training], observed.population)
+
+    def rmse(self, unit_x: np.ndarray, replicates: Sequence[int] | None = None) -> float:
+        """The fit error at `unit_x`: RMSE of the replicates' mean against the training data."""
+        self.simulator.evaluations += 1
+        observed, training = self.problem.observed, self.problem.training
+        return rmse(self.curve(unit_x, replicates).mean(axis=0),
+                    observed.percent[training])
+
+    def monte_carlo_error(self, unit_x: np.ndarray) -> float:
+        """The RMS standard error of the simulated mean over the training times (points)."""
+        simulated = self.curve(unit_x)
+        if simulated.shape[0] < 2:
+            return 0.0
+        return float(np.sqrt((simulated.var(axis=0, ddof=1) / simulated.shape[0]).mean()))
+
+    def tolerance(self, unit_x: np.ndarray) -> float:
+        """Nelder-Mead's tolerance on the RMSE, set against the Monte-Carlo error."""
+        return max(_MIN_TOLERANCE, _TOLERANCE_SHARE * self.monte_carlo_error(unit_x))
+
+    def prefetch(self, points: Sequence[np.ndarray],
+                 replicates: Sequence[int] | None = None) -> None:
+        """Run every replicate of several candidates in one batch."""
+        self.simulator.run_missing([to_values(self.problem.keys, x) for x in points],
+                                   self.everyone if replicates is None else replicates)
+
+    def fit(self) -> np.ndarray:
+        """The fitted point in unit coordinates: the global stage, then the polish."""
+        seed = derived_seed(self.problem.scenario.seed, DESIGN_SEED_LABEL)
+        return global_then_polish(self.rmse, self.prefetch, len(self.problem.keys), seed,
+                                  self.tolerance)
+
+    def refits(self, unit_x: np.ndarray, count: int) -> tuple[list[np.ndarray], list[float]]:
+        """`count` refits from the fit over bootstrap resamples of the replicates: their points
+        and RMSEs (the Monte-Carlo uncertainty of the fit)."""
+        rng = np.random.default_rng(derived_seed(self.problem.scenario.seed,
+                                                 BOOTSTRAP_SEED_LABEL))
+        fatol = self.tolerance(unit_x)
+        points, errors = [], []
+        for _ in range(count):
+            sample = rng.integers(0, len(self.everyone), size=len(self.everyone)).tolist()
+            result = nelder_mead(lambda x, s=sample: self.rmse(x, s), unit_x, _REFIT_STEP,
+                                 20, fatol)
+            points.append(np.clip(result.x, 0.0, 1.0))
+            errors.append(float(result.fun))
+        return points, errors
+
+    def identifiability(self, unit_x: np.ndarray):
+        """The identifiability report at the fit (`search.identifiability`)."""
+        self.prefetch(profile_points(unit_x))
+        return identifiability(lambda x: self.curve(x).mean(axis=0), self.rmse,
+                               [k.key for k in self.problem.keys], unit_x, self.rmse(unit_x),
+                               self.monte_carlo_error(unit_x))
 
 
 def _prepare(scenario: Scenario | str | os.PathLike, data: str | os.PathLike,
-             fit: Sequence[str | FitKey], replications: int | None, seed: int | None,
-             refits: int) -> _Problem:
-    """The scenario with its overrides, the keys, the graph and the observed data, all checked;
-    ScenarioError on the first problem."""
+             fit: Sequence[str | FitKey] | None, train_until: float | None,
+             replications: int | None, seed: int | None, refits: int) -> _Problem:
+    """The scenario with its overrides, the keys, the graph, the observed data and the training
+    points, all checked; ScenarioError on the first problem."""
     if not isinstance(scenario, Scenario):
         scenario = Scenario.load(scenario)
     overrides = {k: v for k, v in (("replications", replications), ("seed", seed))
                  if v is not None}
     if overrides:
         scenario = scenario.with_overrides(overrides)
-    keys = [item if isinstance(item, FitKey) else parse_fit(item, scenario) for item in fit]
-    if not keys:
-        raise ScenarioError("nothing to fit: give at least one --fit KEY")
+    keys = ([item if isinstance(item, FitKey) else parse_fit(item, scenario) for item in fit]
+            if fit else default_fit(scenario))
     if len({k.key for k in keys}) != len(keys):
         raise ScenarioError("each key can be given to --fit once", key="fit")
     if refits < 0:
         raise ScenarioError(f"must be >= 0, got {refits}", key="refits")
     graph = build_scenario_graph(scenario)
     observed = load_data(data, scenario, graph)
-    if observed.times.size < max(2, len(keys)):
-        raise ScenarioError(f"{observed.times.size} observation(s) cannot pin down "
-                            f"{len(keys)} key(s): need at least {max(2, len(keys))}",
-                            file=observed.path)
-    return _Problem(scenario, keys, graph, observed)
+    training = np.ones(observed.times.size, dtype=bool)
+    if train_until is not None:
+        training = observed.times <= train_until
+        if training.all():
+            raise ScenarioError(f"--train-until {train_until:g} keeps every observation (the "
+                                f"last is at {observed.unit} {observed.times[-1]:g}): nothing "
+                                f"is left to forecast", file=observed.path)
+    needed = max(2, len(keys))
+    if training.sum() < needed:
+        where = f" up to {observed.unit} {train_until:g}" if train_until is not None else ""
+        raise ScenarioError(f"{int(training.sum())} observation(s){where} cannot pin down "
+                            f"{len(keys)} key(s): need at least {needed}", file=observed.path)
+    return _Problem(scenario, keys, graph, observed, training)
 
 
 def _default_workers(graph: Graph, weeks: int, replicates: int) -> int:
@@ -133,58 +222,3 @@ def _default_workers(graph: Graph, weeks: int, replicates: int) -> int:
     processes, else 1."""
     work = (graph.n + _STEP_COST_IN_CUSTOMERS) * weeks * replicates
     return min(replicates, available_cores()) if work >= PARALLEL_THRESHOLD_CUSTOMER_WEEKS else 1
-
-
-def _search_with_refits(simulator: Simulator, problem: _Problem, refits: int
-                        ) -> tuple[np.ndarray, list[np.ndarray], list[float]]:
-    """The fitted values (over every replicate), and the values and RMSE of `refits` refits from
-    the fit over bootstrap resamples of the replicates."""
-    keys, observed = problem.keys, problem.observed
-    low = np.array([k.low for k in keys])
-    span = np.array([k.high - k.low for k in keys])
-
-    def to_values(unit_x: np.ndarray) -> np.ndarray:
-        return low + np.clip(np.atleast_1d(unit_x), 0.0, 1.0) * span
-
-    def objective(unit_x: np.ndarray, replicates: Sequence[int]) -> float:
-        simulator.evaluations += 1
-        simulated = percent_at(simulator.counts(to_values(unit_x), replicates), observed.weeks,
-                               observed.population)
-        return rmse(simulated.mean(axis=0), observed.percent)
-
-    count = len(simulator.seeds)
-    everyone = list(range(count))
-    best = _search(lambda x: objective(x, everyone), len(keys))
-    rng = np.random.default_rng(derived_seed(problem.scenario.seed, BOOTSTRAP_SEED_LABEL))
-    refit_values, refit_rmse = [], []
-    for _ in range(refits):
-        sample = rng.integers(0, count, size=count).tolist()
-        result = _nelder_mead(lambda x, s=sample: objective(x, s), best, _REFIT_STEP,
-                              _MAXFEV_PER_KEY // 2)
-        refit_values.append(to_values(result.x))
-        refit_rmse.append(float(result.fun))
-    return to_values(best), refit_values, refit_rmse
-
-
-def _search(objective, k: int) -> np.ndarray:
-    """Minimise `objective` over the unit cube [0, 1]^k: the best point of a coarse grid of cell
-    midpoints (scipy.optimize.brute), then bounded Nelder-Mead from it."""
-    points = _GRID_FINE if k <= 2 else _GRID_COARSE
-    ranges = [slice(0.5 / points, 1.0, 1.0 / points)] * k
-    start = np.atleast_1d(brute(objective, ranges, finish=None))
-    return _nelder_mead(objective, start, _SIMPLEX_STEP, _MAXFEV_PER_KEY).x
-
-
-def _nelder_mead(objective, start: np.ndarray, step: float, maxfev_per_key: int):
-    """scipy's bounded Nelder-Mead on the unit cube from `start`, with a first simplex that
-    steps `step` along each axis (inwards at a bound), at most `maxfev_per_key` evaluations per
-    dimension."""
-    start = np.asarray(start, dtype=np.float64)
-    simplex = [start]
-    for i in range(start.size):
-        vertex = start.copy()
-        vertex[i] += step if start[i] + step <= 1.0 else -step
-        simplex.append(vertex)
-    return minimize(objective, start, method="Nelder-Mead", bounds=[(0.0, 1.0)] * start.size,
-                    options={"initial_simplex": np.array(simplex), "xatol": _XATOL,
-                             "fatol": _FATOL, "maxfev": maxfev_per_key * start.size})

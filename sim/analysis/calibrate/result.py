@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,11 +15,12 @@ import pandas as pd
 
 from sim.analysis.bass import BassFit
 from sim.analysis.calibrate.data import WEEKS_PER_UNIT, ObservedData
-from sim.analysis.calibrate.runs import percent_at
+from sim.analysis.calibrate.runs import percent_at, rmse
 from sim.scenario import Scenario, toml_text
 
 if TYPE_CHECKING:
     from sim.analysis.calibrate.keys import FitKey
+    from sim.analysis.calibrate.search import Identifiability
 
 # The files of a calibration's output folder.
 OUTPUT_FILES = ("fitted.toml", "summary.json", "curve.csv", "calibration.png")
@@ -28,9 +29,11 @@ OUTPUT_FILES = ("fitted.toml", "summary.json", "curve.csv", "calibration.png")
 @dataclass
 class CalibrationResult:
     """A calibration: the keys fitted, their values and 5-95% intervals over the refits, the fit
-    error (RMSE in percentage points) of the simulated mean and of the closed-form Bass fits,
-    and what the figure and files need. `counts` holds `adoption_counts` of every replicate at
-    the fitted values."""
+    error (RMSE in percentage points, over the training observations) of the simulated mean and
+    of the closed-form Bass fits to the same observations, warnings, the identifiability
+    report, the forecast of the observations after `train_until`, and what the figure and files
+    need. `counts` holds `adoption_counts` of every replicate at the fitted values; `training`
+    marks the observations fitted (all of them unless the data were cut)."""
 
     scenario: Scenario
     fitted: Scenario
@@ -47,6 +50,27 @@ class CalibrationResult:
     evaluations: int
     runs: int
     seconds: float
+    training: np.ndarray
+    train_until: float | None = None
+    identifiability: Identifiability | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def forecast(self) -> dict | None:
+        """With a training cut: the RMSE (points) over the observations after it of the model
+        at the fit and of the two Bass fits to the same training points (`bass_rmse_points` is
+        the better of the two, the stricter yardstick); None without a cut."""
+        if self.train_until is None:
+            return None
+        ahead = ~self.training
+        observed = self.data.percent[ahead]
+        model = self.simulated_percent().mean(axis=0)[ahead]
+        bass = [rmse(100.0 * fit.curve(self.data.years[ahead]), observed)
+                for fit in (self.bass, self.bass_free)]
+        return {"train_until": self.train_until, "time_unit": self.data.unit,
+                "training_points": int(self.training.sum()), "forecast_points": int(ahead.sum()),
+                "rmse_points": rmse(model, observed), "bass_rmse_points": min(bass),
+                "bass_m100_rmse_points": bass[0], "bass_m_fitted_rmse_points": bass[1]}
 
     @property
     def intervals(self) -> dict[str, tuple[float, float] | None]:
@@ -58,10 +82,10 @@ class CalibrationResult:
 
     @property
     def monte_carlo_error(self) -> float:
-        """The root-mean-square standard error of the simulated mean over the observed times, in
+        """The root-mean-square standard error of the simulated mean over the training times, in
         percentage points: how much of `rmse` the finite replicate set alone could explain (the
         RMSE of a perfect model is about this large)."""
-        simulated = self.simulated_percent()
+        simulated = self.simulated_percent()[:, self.training]
         if simulated.shape[0] < 2:
             return math.nan
         variance = simulated.var(axis=0, ddof=1) / simulated.shape[0]
@@ -78,7 +102,7 @@ class CalibrationResult:
         p05, p95 = np.percentile(simulated, [5, 95], axis=0)
         unit = self.data.unit
         return pd.DataFrame({
-            unit: self.data.times, "weeks": self.data.weeks,
+            unit: self.data.times, "weeks": self.data.weeks, "training": self.training,
             "observed_percent": self.data.percent,
             "simulated_mean": simulated.mean(axis=0), "simulated_p05": p05,
             "simulated_p95": p95,
@@ -107,10 +131,18 @@ class CalibrationResult:
                     for fit in self.keys},
             "rmse_points": self.rmse,
             "monte_carlo_error_points": self.monte_carlo_error,
+            "warnings": self.warnings,
+            "identifiability": (self.identifiability.to_dict()
+                                if self.identifiability is not None else None),
+            "forecast": self.forecast,
             "refits": {"count": len(self.refits), "values": self.refits,
                        "rmse_points": self.refit_rmse,
                        "method": "bounded Nelder-Mead from the fit over bootstrap resamples of "
                                  "the replicate seeds: Monte-Carlo uncertainty of the fit"},
+            "search": {"scales": {fit.key: "log" if fit.log else "linear" for fit in self.keys},
+                       "method": "scrambled Sobol design (16 points per key, rounded up to a "
+                                 "power of two), then bounded Nelder-Mead from its two best "
+                                 "separated points; common random numbers"},
             "bass": _bass_summary(self.bass),
             "bass_free_market": _bass_summary(self.bass_free),
             "evaluations": self.evaluations,

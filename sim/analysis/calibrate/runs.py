@@ -68,21 +68,32 @@ class Simulator:
     def counts(self, values: Sequence[float], replicates: Sequence[int]) -> np.ndarray:
         """`adoption_counts` of the given replicates (indices into the seeds; repeats allowed)
         at `values`, one row each."""
+        self.run_missing([values], replicates)
         values = tuple(float(v) for v in values)
-        missing = sorted({r for r in replicates if (values, r) not in self.runs})
-        if missing:
-            scenario = self.candidate(values)
-            tasks = [(scenario, self.seeds[r]) for r in missing]
-            if self.pool is None:
-                outputs = (adoption_counts(s, seed, self.graph, self.customers)
-                           for s, seed in tasks)
-            else:
-                outputs = self.pool.map(_run_in_worker, tasks)
-            for r, output in zip(missing, outputs, strict=True):
-                self.runs[(values, r)] = output
-                if self.progress is not None:
-                    self.progress(1)
         return np.stack([self.runs[(values, r)] for r in replicates])
+
+    def run_missing(self, candidates: Sequence[Sequence[float]],
+                    replicates: Sequence[int]) -> None:
+        """Run the replicates not yet run at each of `candidates`, all in one batch (so worker
+        processes share the work of several candidates)."""
+        tasks, slots = [], []
+        for values in candidates:
+            values = tuple(float(v) for v in values)
+            missing = sorted({r for r in replicates if (values, r) not in self.runs})
+            if missing:
+                scenario = self.candidate(values)
+                tasks += [(scenario, self.seeds[r]) for r in missing]
+                slots += [(values, r) for r in missing]
+        if not tasks:
+            return
+        if self.pool is None:
+            outputs = (adoption_counts(s, seed, self.graph, self.customers) for s, seed in tasks)
+        else:
+            outputs = self.pool.map(_run_in_worker, tasks, chunksize=max(1, len(tasks) // 16))
+        for slot, output in zip(slots, outputs, strict=True):
+            self.runs[slot] = output
+            if self.progress is not None:
+                self.progress(1)
 
 
 def percent_at(counts: np.ndarray, weeks: np.ndarray, population: int) -> np.ndarray:

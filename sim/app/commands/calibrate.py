@@ -16,8 +16,8 @@ from sim.run.folders import check_output_folder
 from sim.run.progress import progress_bar
 from sim.scenario import Scenario
 
-_DESCRIPTION = ("Fit scenario keys to an adoption CSV by simulation (common random numbers, grid "
-                "then Nelder-Mead), beside the closed-form Bass fit.")
+_DESCRIPTION = ("Fit scenario keys to an adoption CSV by simulation (common random numbers, a "
+                "Sobol design then Nelder-Mead), beside the closed-form Bass fit.")
 
 
 def report(result: CalibrationResult) -> str:
@@ -38,8 +38,10 @@ def report(result: CalibrationResult) -> str:
     lines += ["  ".join(f"{cell:<{w}}" for cell, w in zip(row, widths, strict=True)).rstrip()
               for row in rows]
     bass, free = result.bass, result.bass_free
+    fitted_on = "" if result.train_until is None else \
+        f" ({int(result.training.sum())} points up to {data.unit} {result.train_until:g})"
     lines += [
-        "", "fit error, RMSE in percentage points of the population:",
+        "", f"fit error{fitted_on}, RMSE in percentage points of the population:",
         f"  model (mean of {len(result.seeds)} runs)  {result.rmse:6.2f}   Monte-Carlo standard "
         f"error of the mean: {result.monte_carlo_error:.2f}",
         f"  Bass, m = 100%            {100 * bass.rmse:6.2f}   p = {bass.p:.4g}, "
@@ -47,6 +49,19 @@ def report(result: CalibrationResult) -> str:
         f"  Bass, m fitted            {100 * free.rmse:6.2f}   p = {free.p:.4g}, "
         f"q = {free.q:.4g} per year, m = {100 * free.m:.1f}%",
     ]
+    forecast = result.forecast
+    if forecast is not None:
+        lines += [
+            "", f"forecast of the {forecast['forecast_points']} points after {data.unit} "
+                f"{forecast['train_until']:g}, RMSE in percentage points:",
+            f"  model                     {forecast['rmse_points']:6.2f}",
+            f"  Bass, m = 100%            {forecast['bass_m100_rmse_points']:6.2f}",
+            f"  Bass, m fitted            {forecast['bass_m_fitted_rmse_points']:6.2f}",
+        ]
+    if result.identifiability is not None and result.identifiability.notes:
+        lines += ["", "identifiability:"] + [f"  {note}" for note in result.identifiability.notes]
+    if result.warnings:
+        lines += [""] + [f"warning: {warning}" for warning in result.warnings]
     return "\n".join(lines)
 
 
@@ -56,15 +71,16 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("out") / f"{scenario.name}_calibration"
     check_output_folder(out, args.force)
     with progress_bar(None, f"calibrating {scenario.name}", leave=False) as bar:
-        result = calibrate(scenario, args.data, args.fit, replications=args.reps,
+        result = calibrate(scenario, args.data, args.fit, train_until=args.train_until,
+                           replications=args.reps,
                            seed=args.seed, refits=args.refits, workers=args.workers,
                            progress=bar.update)
     parts = ["womsim", "calibrate", args.scenario, "--data", args.data]
-    for spec in args.fit:
+    for spec in args.fit or ():
         parts += ["--fit", spec]
-    for option in ("reps", "seed", "refits", "out"):
+    for option in ("train_until", "reps", "seed", "refits", "out"):
         if getattr(args, option) is not None:
-            parts += [f"--{option}", str(getattr(args, option))]
+            parts += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
     write_calibration(result, out, command=shlex.join(parts))
     print(report(result))
     print(f"\nwrote {out}/ ({', '.join(OUTPUT_FILES)})")
@@ -83,9 +99,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, metavar="FILE",
                         help="CSV: week|month|year,adopted|adopted_fraction|adopted_percent, "
                              "or id,adopted_week|adopted_month|adopted_year")
-    parser.add_argument("--fit", action="append", required=True, metavar="KEY[=LOW:HIGH]",
+    parser.add_argument("--fit", action="append", metavar="KEY[=LOW:HIGH]",
                         help="a key to fit and the range to search, e.g. "
-                             "market.imitation=0.05:0.6 (repeatable)")
+                             "market.imitation=0.05:0.6 (repeatable; default: innovation, "
+                             "imitation and market potential, and market mixing on an edge "
+                             "list, over wide ranges)")
+    parser.add_argument("--train-until", type=float, metavar="T",
+                        help="fit the observations up to time T (in the data's unit) and "
+                             "forecast the rest, beside Bass trained on the same points")
     parser.add_argument("--reps", type=int, help="replicates per candidate (default: the "
                         "scenario's replications)")
     parser.add_argument("--seed", type=int, help="scenario seed (default: the scenario's)")

@@ -38,7 +38,8 @@ def write_calibration(result: CalibrationResult, folder: str | os.PathLike,
 
 def plot_calibration(result: CalibrationResult, path: str | os.PathLike) -> Path:
     """The observed curve against the simulated median and 5-95% band at the fitted values and
-    the two closed-form Bass fits, in percent of the population over time since the launch."""
+    the two closed-form Bass fits, in percent of the population over time since the launch;
+    with a training cut, the cut marked and the points after it (hollow) forecast by both."""
     data = result.data
     per_unit = WEEKS_PER_UNIT[data.unit]
     weeks = result.counts.shape[1]
@@ -67,8 +68,20 @@ def plot_calibration(result: CalibrationResult, path: str | os.PathLike) -> Path
         ax.plot(t, 100.0 * free.curve(years), color=_BASS_FREE_COLOUR, lw=1.6, ls=":",
                 label=f"Bass, m fitted (p = {free.p:.4g}, q = {free.q:.4g}/yr, "
                       f"m = {100 * free.m:.1f}%); RMSE {100 * free.rmse:.2f}")
-        ax.plot(data.times, data.percent, "o", color="black", ms=5, label="Observed",
+        train = result.training
+        ax.plot(data.times[train], data.percent[train], "o", color="black", ms=5,
+                label="Observed" if result.train_until is None else "Observed, fitted",
                 zorder=5)
+        forecast = result.forecast
+        if forecast is not None:
+            ax.plot(data.times[~train], data.percent[~train], "o", mfc="white", mec="black",
+                    ms=5, zorder=5,
+                    label=f"Observed, forecast: RMSE model {forecast['rmse_points']:.2f}, "
+                          f"Bass {forecast['bass_m100_rmse_points']:.2f} (m = 100%) and "
+                          f"{forecast['bass_m_fitted_rmse_points']:.2f} (m fitted)")
+            ax.axvline(result.train_until, color="black", lw=1, ls="--")
+            ax.annotate(f" training cut: {data.unit} {result.train_until:g}",
+                        (result.train_until, 98), va="top", fontsize=9)
         ax.set_xlim(0, t[-1])
         ax.set_ylim(0, 100)
         ax.set_xlabel(f"{data.unit.capitalize()}s since the launch")
