@@ -122,6 +122,7 @@ def test_per_customer_times_become_the_curve_of_the_customers_listed(customer_se
     np.testing.assert_allclose(data.percent, [100 / 3, 200 / 3])
     assert data.population == 3
     np.testing.assert_array_equal(data.customers, graph.index_of(["c", "a", "b"]))
+    np.testing.assert_array_equal(data.adopted_times, [2.0, np.nan, 1.0])
 
 
 AGGREGATE_ERRORS = [

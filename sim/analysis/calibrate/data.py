@@ -39,7 +39,9 @@ class ObservedData:
 
     `times` are in `unit`s since the launch; `percent` is cumulative adoption in percent of
     `population` (all customers for an aggregate series, the customers listed for per-customer
-    data, whose graph indices are `customers`; None for aggregate data)."""
+    data, whose graph indices are `customers`; None for aggregate data). For per-customer data
+    `adopted_times` holds each listed customer's adoption time in `unit`s, aligned with
+    `customers` (NaN: never adopted; None for aggregate data)."""
 
     path: Path
     kind: str  # "aggregate" or "per_customer"
@@ -48,6 +50,7 @@ class ObservedData:
     percent: np.ndarray
     population: int
     customers: np.ndarray | None = None
+    adopted_times: np.ndarray | None = None
 
     @property
     def weeks(self) -> np.ndarray:
@@ -195,7 +198,7 @@ def _per_customer(path: Path, header: list[str], rows: list[tuple[int, dict[str,
     times = np.arange(1.0, math.ceil(done.max()) + 1.0)
     percent = 100.0 * np.array([(done <= t).sum() for t in times]) / len(ids)
     return ObservedData(path, "per_customer", unit, times, percent, len(ids),
-                        customers.astype(np.int64))
+                        customers.astype(np.int64), adopted)
 
 
 def _number(text: str, path: Path, line: int, column: str, low: float,
