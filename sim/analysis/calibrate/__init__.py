@@ -39,7 +39,7 @@ from sim.analysis.calibrate.data import (
     ObservedData,
     load_data,
 )
-from sim.analysis.calibrate.fit import DEFAULT_REFITS, calibrate
+from sim.analysis.calibrate.fit import DEFAULT_REFITS, OBJECTIVES, calibrate
 from sim.analysis.calibrate.keys import FitKey, default_fit, parse_fit
 from sim.analysis.calibrate.result import OUTPUT_FILES, CalibrationResult
 from sim.analysis.calibrate.runs import adoption_counts
@@ -47,6 +47,7 @@ from sim.analysis.calibrate.runs import adoption_counts
 __all__ = [
     "AGGREGATE_VALUE_COLUMNS",
     "DEFAULT_REFITS",
+    "OBJECTIVES",
     "OUTPUT_FILES",
     "PER_CUSTOMER_TIME_COLUMNS",
     "WEEKS_PER_UNIT",

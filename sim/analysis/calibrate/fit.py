@@ -15,6 +15,12 @@ import numpy as np
 from sim.analysis.bass import fit_bass
 from sim.analysis.calibrate.data import ObservedData, load_data
 from sim.analysis.calibrate.keys import FitKey, default_fit, parse_fit, to_values
+from sim.analysis.calibrate.likelihood import KEYS as LIKELIHOOD_KEYS
+from sim.analysis.calibrate.likelihood import (
+    data_exposure,
+    fit_bass_likelihood,
+    fit_likelihood,
+)
 from sim.analysis.calibrate.result import CalibrationResult
 from sim.analysis.calibrate.runs import Simulator, percent_at, rmse
 from sim.analysis.calibrate.search import (
@@ -31,6 +37,7 @@ from sim.run.replicates import PARALLEL_THRESHOLD_CUSTOMER_WEEKS
 from sim.scenario import Scenario, ScenarioError
 
 DEFAULT_REFITS = 5
+OBJECTIVES = ("rmse", "likelihood")
 BOOTSTRAP_SEED_LABEL = 7  # rng.derived_seed label of the replicate resampling
 DESIGN_SEED_LABEL = 8  # rng.derived_seed label of the Sobol design's scrambling
 # Nelder-Mead stops when the RMSE across its simplex differs by less than a tenth of the
@@ -59,6 +66,7 @@ def calibrate(
     data: str | os.PathLike,
     fit: Sequence[str | FitKey] | None = None,
     *,
+    objective: str = "rmse",
     train_until: float | None = None,
     replications: int | None = None,
     seed: int | None = None,
@@ -70,26 +78,36 @@ def calibrate(
     `keys.default_fit`) of `scenario` to the adoption data in `data` (see
     `sim.analysis.calibrate` for the method).
 
-    `train_until` (in the data's time unit) fits the observations up to it and forecasts the
-    rest; `replications` and `seed` override the scenario's; `refits` bootstrap refits give the
-    intervals (0: none); `workers` processes run the replicates (default: one per core for large
-    jobs); `progress`, if given, is called with the number of runs each time runs finish. The
-    same inputs always give the same result, whatever the number of workers. Raises
-    ScenarioError for bad input, before any simulation.
+    `objective` is "rmse" (the simulated mean curve against the observed one) or, for
+    per-customer data, "likelihood" (each customer's adoption time by its hazard given its
+    neighbours' observed adoption; `sim.analysis.calibrate.likelihood`), which fits market
+    keys only and gives its own 95% intervals (no refits). `train_until` (in the data's time
+    unit) fits the observations up to it and forecasts the rest; `replications` and `seed`
+    override the scenario's; `refits` bootstrap refits give the intervals (0: none);
+    `workers` processes run the replicates (default: one per core for large jobs); `progress`,
+    if given, is called with the number of runs each time runs finish. The same inputs always
+    give the same result, whatever the number of workers. Raises ScenarioError for bad input,
+    before any simulation.
     """
     started = time.perf_counter()
-    problem = _prepare(scenario, data, fit, train_until, replications, seed, refits)
+    problem = _prepare(scenario, data, fit, objective, train_until, replications, seed,
+                       refits)
     scenario, keys, graph, observed, training = problem
     seeds = [replicate_seed(scenario.seed, r) for r in range(scenario.replications)]
     if workers is None:
         workers = _default_workers(graph, scenario.weeks, len(seeds))
     simulator = Simulator(scenario, keys, graph, observed.customers, seeds, workers, progress)
+    refit_x, refit_rmse, report, likelihood = [], [], None, None
     try:
-        search = _Search(simulator, problem)
-        unit_x = search.fit()
-        refit_x, refit_rmse = search.refits(unit_x, refits)
-        report = search.identifiability(unit_x)
-        values = to_values(keys, unit_x)
+        if objective == "likelihood":
+            likelihood = _likelihood_fits(problem, train_until)
+            values = np.array([likelihood[0].values[k.key] for k in keys])
+        else:
+            search = _Search(simulator, problem)
+            unit_x = search.fit()
+            refit_x, refit_rmse = search.refits(unit_x, refits)
+            report = search.identifiability(unit_x)
+            values = to_values(keys, unit_x)
         counts = simulator.counts(values, range(len(seeds)))
     finally:
         simulator.close()
@@ -112,8 +130,10 @@ def calibrate(
         counts=counts, seeds=seeds, evaluations=simulator.evaluations,
         runs=len(simulator.runs), seconds=time.perf_counter() - started,
         training=training, train_until=train_until, identifiability=report,
+        likelihood=likelihood,
         warnings=[w for k, v in zip(keys, values, strict=True)
-                  if (w := k.bound_warning(float(v))) is not None])
+                  if (w := k.bound_warning(float(v))) is not None]
+        + (list(likelihood[0].notes) if likelihood is not None else []))
 
 
 class _Search:
@@ -183,8 +203,16 @@ class _Search:
                                self.monte_carlo_error(unit_x))
 
 
+def _likelihood_fits(problem: _Problem, train_until: float | None):
+    """The likelihood fit of the keys, and Bass's hazard fitted the same way."""
+    exposure = data_exposure(problem.observed, problem.graph, until=train_until)
+    held = {key: float(problem.scenario.get(key)) for key in LIKELIHOOD_KEYS}
+    return (fit_likelihood(exposure, [k.key for k in problem.keys], held),
+            fit_bass_likelihood(exposure))
+
+
 def _prepare(scenario: Scenario | str | os.PathLike, data: str | os.PathLike,
-             fit: Sequence[str | FitKey] | None, train_until: float | None,
+             fit: Sequence[str | FitKey] | None, objective: str, train_until: float | None,
              replications: int | None, seed: int | None, refits: int) -> _Problem:
     """The scenario with its overrides, the keys, the graph, the observed data and the training
     points, all checked; ScenarioError on the first problem."""
@@ -200,8 +228,21 @@ def _prepare(scenario: Scenario | str | os.PathLike, data: str | os.PathLike,
         raise ScenarioError("each key can be given to --fit once", key="fit")
     if refits < 0:
         raise ScenarioError(f"must be >= 0, got {refits}", key="refits")
+    if objective not in OBJECTIVES:
+        raise ScenarioError(f"must be one of {', '.join(OBJECTIVES)}, got {objective!r}",
+                            key="objective")
+    if objective == "likelihood":
+        outside = [k.key for k in keys if k.key not in LIKELIHOOD_KEYS]
+        if outside:
+            raise ScenarioError(f"the likelihood fits the entry hazard's keys only "
+                                f"({', '.join(LIKELIHOOD_KEYS)}), not {', '.join(outside)}: "
+                                f"use the RMSE objective for them", key="objective")
     graph = build_scenario_graph(scenario)
     observed = load_data(data, scenario, graph)
+    if objective == "likelihood" and observed.kind != "per_customer":
+        raise ScenarioError("--objective likelihood needs per-customer data (id and each "
+                            "customer's adoption time); an aggregate series is fitted by RMSE",
+                            file=observed.path)
     training = np.ones(observed.times.size, dtype=bool)
     if train_until is not None:
         training = observed.times <= train_until

@@ -20,6 +20,7 @@ from sim.scenario import Scenario, toml_text
 
 if TYPE_CHECKING:
     from sim.analysis.calibrate.keys import FitKey
+    from sim.analysis.calibrate.likelihood import LikelihoodFit
     from sim.analysis.calibrate.search import Identifiability
 
 # The files of a calibration's output folder.
@@ -54,6 +55,7 @@ class CalibrationResult:
     train_until: float | None = None
     identifiability: Identifiability | None = None
     warnings: list[str] = field(default_factory=list)
+    likelihood: tuple[LikelihoodFit, LikelihoodFit] | None = None  # the model's, Bass's
 
     @property
     def forecast(self) -> dict | None:
@@ -74,7 +76,10 @@ class CalibrationResult:
 
     @property
     def intervals(self) -> dict[str, tuple[float, float] | None]:
-        """Each key's 5-95% interval over the bootstrap refits (None without refits)."""
+        """Each key's 5-95% interval over the bootstrap refits (None without refits); for a
+        likelihood fit, its asymptotic 95% interval."""
+        if self.likelihood is not None:
+            return {fit.key: self.likelihood[0].intervals.get(fit.key) for fit in self.keys}
         if not self.refits:
             return {fit.key: None for fit in self.keys}
         return {fit.key: tuple(float(v) for v in np.percentile(
@@ -135,6 +140,9 @@ class CalibrationResult:
             "identifiability": (self.identifiability.to_dict()
                                 if self.identifiability is not None else None),
             "forecast": self.forecast,
+            "objective": "rmse" if self.likelihood is None else "likelihood",
+            "likelihood": None if self.likelihood is None else {
+                "model": self.likelihood[0].to_dict(), "bass": self.likelihood[1].to_dict()},
             "refits": {"count": len(self.refits), "values": self.refits,
                        "rmse_points": self.refit_rmse,
                        "method": "bounded Nelder-Mead from the fit over bootstrap resamples of "

@@ -8,7 +8,13 @@ import shlex
 import sys
 from pathlib import Path
 
-from sim.analysis.calibrate import DEFAULT_REFITS, OUTPUT_FILES, CalibrationResult, calibrate
+from sim.analysis.calibrate import (
+    DEFAULT_REFITS,
+    OBJECTIVES,
+    OUTPUT_FILES,
+    CalibrationResult,
+    calibrate,
+)
 from sim.app.commands import FORCE_HELP, add_command, print_input_error
 from sim.core.errors import InputError
 from sim.present.figures.calibration import write_calibration
@@ -28,7 +34,9 @@ def report(result: CalibrationResult) -> str:
              f"population {data.population:,}), {len(result.seeds)} replicates, "
              f"{result.evaluations} evaluations ({result.runs:,} runs), "
              f"{len(result.refits)} refits, {result.seconds:.0f} s", ""]
-    rows = [("key", "fitted", f"5-95% ({len(result.refits)} refits)", "searched")]
+    interval = "95% (likelihood)" if result.likelihood is not None \
+        else f"5-95% ({len(result.refits)} refits)"
+    rows = [("key", "fitted", interval, "searched")]
     for fit in result.keys:
         interval = result.intervals[fit.key]
         rows.append((fit.key, f"{result.values[fit.key]:.4g}",
@@ -49,6 +57,13 @@ def report(result: CalibrationResult) -> str:
         f"  Bass, m fitted            {100 * free.rmse:6.2f}   p = {free.p:.4g}, "
         f"q = {free.q:.4g} per year, m = {100 * free.m:.1f}%",
     ]
+    if result.likelihood is not None:
+        model, bass_hazard = result.likelihood
+        lines += ["", f"likelihood of the {model.n} customers' adoption times, each given its "
+                      f"neighbours' (higher log-likelihood, lower AIC and BIC fit better):"]
+        lines += [f"  {name:<24}  log-likelihood {fit.log_likelihood:9.2f}   AIC "
+                  f"{fit.aic:9.2f}   BIC {fit.bic:9.2f}   ({fit.k} keys)"
+                  for name, fit in (("model", model), ("Bass hazard (mixing 1)", bass_hazard))]
     forecast = result.forecast
     if forecast is not None:
         lines += [
@@ -71,14 +86,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("out") / f"{scenario.name}_calibration"
     check_output_folder(out, args.force)
     with progress_bar(None, f"calibrating {scenario.name}", leave=False) as bar:
-        result = calibrate(scenario, args.data, args.fit, train_until=args.train_until,
+        result = calibrate(scenario, args.data, args.fit, objective=args.objective,
+                           train_until=args.train_until,
                            replications=args.reps,
                            seed=args.seed, refits=args.refits, workers=args.workers,
                            progress=bar.update)
     parts = ["womsim", "calibrate", args.scenario, "--data", args.data]
     for spec in args.fit or ():
         parts += ["--fit", spec]
-    for option in ("train_until", "reps", "seed", "refits", "out"):
+    for option in ("objective", "train_until", "reps", "seed", "refits", "out"):
         if getattr(args, option) is not None:
             parts += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
     write_calibration(result, out, command=shlex.join(parts))
@@ -104,6 +120,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "market.imitation=0.05:0.6 (repeatable; default: innovation, "
                              "imitation and market potential, and market mixing on an edge "
                              "list, over wide ranges)")
+    parser.add_argument("--objective", choices=OBJECTIVES, default="rmse",
+                        help="rmse: the simulated mean curve against the observed one "
+                             "(default); likelihood (per-customer data): each customer's "
+                             "adoption time by its hazard given its neighbours' adoption")
     parser.add_argument("--train-until", type=float, metavar="T",
                         help="fit the observations up to time T (in the data's unit) and "
                              "forecast the rest, beside Bass trained on the same points")
