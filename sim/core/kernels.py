@@ -68,6 +68,8 @@ RETENTION = int(Purpose.RETENTION)
 TALK_RECRUITER = int(Purpose.TALK_RECRUITER)
 PASS_ON = int(Purpose.PASS_ON)
 SEEDING = int(Purpose.SEEDING)
+MARKET = int(Purpose.MARKET)
+TALK_REACH = int(Purpose.TALK_REACH)
 
 # Numba's OpenMP threads wait for work asleep, not spinning: on a machine shared with other
 # processes a spinning thread takes a core from the thread it waits for (measured here: 2 threads
@@ -135,6 +137,12 @@ class Params(NamedTuple):
 
     innovation: float  # p, per year
     imitation: float  # q, per year
+    # q (1 - mu_m), the local part's rate: exactly q when mixing is 0, so the neutral setting
+    # computes the local talk hazard with the same operations as without mixing.
+    imitation_local: float
+    imitation_market: float  # q mu_m, the market-wide part's rate
+    mixing: float  # mu_m, the share of talk that is market-wide (0: from one's ties only)
+    market_size: float  # M, customers in the market (at least 1)
     emotional_talk: bool
     adstock_decay: float
     elasticity: float  # eps, the media response's elasticity at the reference spend
@@ -264,6 +272,31 @@ def _talk_term(omega, kappa):
     return _fixed(omega * np.float64(kappa), TALK_SCALE)
 
 
+# --- 3 Customers in the market ------------------------------------------------------------------
+
+
+# The key of the draws made once per run before week 0 (step -1 is no week of the run; its only
+# other draws are DELIVERY ones, of messages that never exist).
+SETUP_STEP = -1
+
+
+@njit(cache=True)
+def market_draws(seed, n):
+    """3 The uniforms u_i deciding who is in the market (u_i < m), one per customer, keyed by
+    (run seed, customer, MARKET) alone: the same for every potential m (common random numbers)."""
+    key = step_key(seed, SETUP_STEP)
+    draws = np.empty(n, dtype=np.float64)
+    for i in range(n):
+        draws[i] = uniform(key, i, MARKET)
+    return draws
+
+
+@njit(cache=True, inline="always")
+def _in_market(m, i):
+    """3 Whether customer i is in the market (everybody when no flags are kept)."""
+    return m.in_market.shape[0] == 0 or m.in_market[i] != 0
+
+
 # --- 4.1 Events ----------------------------------------------------------------------------------
 
 
@@ -367,7 +400,8 @@ def paid_media(t, prm, lev, m):
 @njit(cache=True)
 def deliver_shares(seed, t, prm, lev, net, c, m, row):
     """4.3 Messages sent at t-1 arrive: each reaches out-neighbour j with probability r*omega.
-    Shares arriving at UNAWARE, ZMOT or REJECTED customers go to their inbox (others are dropped);
+    Shares arriving at UNAWARE, ZMOT or REJECTED customers in the market go to their inbox
+    (others, and passed-on content reaching customers outside the market, are dropped);
     each may recruit an UNAWARE receiver (tau+ = 1, tau-) or a REJECTED one (positive messages
     only). Passed-on paid content is no review: it recruits UNAWARE receivers only (tau+), as
     paid media. The recruiter is the successful sender with the smallest recruiter-choice draw."""
@@ -384,7 +418,7 @@ def deliver_shares(seed, t, prm, lev, net, c, m, row):
             if not uniform_pair(sent_key, sender, DELIVERY, j) < reach:
                 continue
             s = c.state[j]
-            if not _listening(s):
+            if not _listening(s) or not _in_market(m, j):
                 row[Column.DROPPED] += 1
                 continue
             if kind == Message.CONTENT:
@@ -472,10 +506,11 @@ PASSES_ON = 2  # outcome flag of 4.3: it passes paid content on
 
 @njit(cache=True, parallel=True)
 def paid_and_talk(seed, t, p_t, prm, lev, net, c, m, row, parallel):
-    """4.3 Each UNAWARE customer not recruited by a share enters ZMOT with probability
-    1 - exp(-(eta p_t + lambda_i) dt), lambda_i = q * (talk pressure / sum of in-tie strengths);
-    each REJECTED one the same with only positive talkers. Source paid or talk in proportion.
-    Customers decide in parallel; their entries are counted in customer order."""
+    """4.3 Each UNAWARE customer in the market not recruited by a share enters ZMOT with
+    probability 1 - exp(-(eta p_t + lambda_i) dt), lambda_i = q (1 - mu_m) (talk pressure / sum
+    of in-tie strengths) + q mu_m (all talkers' kappa / M); each REJECTED one the same with only
+    positive talkers. Source paid or talk in proportion. Customers decide in parallel; their
+    entries are counted in customer order."""
     if p_t <= 0.0 and prm.imitation <= 0.0:
         return  # no hazard for anyone (e.g. the independent cascade): nothing to draw
     key = step_key(seed, t)
@@ -504,6 +539,8 @@ def _paid_or_talk_chunk(key, t, p_t, p_only, prm, lev, net, c, m, b):
         s = c.state[i]
         if s != UNAWARE and s != REJECTED:
             continue
+        if not _in_market(m, i):
+            continue  # never stimulated (it is UNAWARE: only a seed could have moved it)
         positive_only = s == REJECTED
         if net.complete:
             pressure = m.totals[Total.TALK_POSITIVE] if positive_only else m.totals[Total.TALK]
@@ -511,7 +548,10 @@ def _paid_or_talk_chunk(key, t, p_t, p_only, prm, lev, net, c, m, b):
             pressure = c.talk_pressure[i, 1] if positive_only else c.talk_pressure[i, 0]
         talk = 0.0
         if pressure > 0 and net.in_weight_sum[i] > 0.0:
-            talk = prm.imitation * (pressure / TALK_SCALE) / net.in_weight_sum[i]
+            talk = prm.imitation_local * (pressure / TALK_SCALE) / net.in_weight_sum[i]
+        local = talk
+        if prm.mixing > 0.0:
+            talk = local + _market_talk(prm, m, positive_only)
         hazard = p_t + talk  # innovativeness eta = 1 for every customer (MODEL.md section 3)
         if hazard <= 0.0:
             continue
@@ -523,12 +563,24 @@ def _paid_or_talk_chunk(key, t, p_t, p_only, prm, lev, net, c, m, b):
             recruiter = -1
         else:
             source = TALK
-            recruiter = _talk_recruiter(key, i, pressure, positive_only, net, c)
+            recruiter = -1  # market-wide talk names no recruiter
+            if local == talk or (local > 0.0 and uniform(key, i, TALK_REACH) * talk < local):
+                recruiter = _talk_recruiter(key, i, pressure, positive_only, net, c)
         passes_on = _become_zmot(key, t, prm, lev, c, i, source, recruiter)
         m.outcome[i] = (WON_BACK if positive_only else 0) | (PASSES_ON if passes_on else 0)
         m.acted[k] = i
         k += 1
     return k - b * CHUNK
+
+
+@njit(cache=True, inline="always")
+def _market_talk(prm, m, positive_only):
+    """4.3 The market-wide part of the talk hazard, q mu_m (sum of all talkers' kappa) / M, with
+    only the positive talkers for a REJECTED customer."""
+    total = m.totals[Total.TALK_POSITIVE] if positive_only else m.totals[Total.TALK]
+    if total <= 0:
+        return 0.0
+    return prm.imitation_market * (total / TALK_SCALE) / prm.market_size
 
 
 @njit(cache=True)
@@ -933,7 +985,8 @@ def push_talk(prm, net, c, m):
     """After the step: push each changed talker's weight to the customers who hear it, so that the
     next step reads talkers as they were before its sub-step 1. Deltas are exact (fixed point);
     customers who can no longer be stimulated (they bought) are skipped, and with q = 0 nobody is
-    pushed to: nobody reads that pressure."""
+    pushed to: nobody reads that pressure. The market-wide totals of all talkers' kappa are kept
+    on the complete graph and when part of the talk is market-wide (mixing > 0)."""
     for k in range(m.counts[WorkList.TALK_CHANGED]):
         i = m.talk_changed[k]
         new = _talk_weight(prm, m, c, i)
@@ -946,11 +999,12 @@ def push_talk(prm, net, c, m):
         c.talk_kappa_positive[i] = new_positive
         if prm.imitation <= 0.0:
             continue  # with q = 0 nobody reads talk pressure: do not maintain it
-        if net.complete:
+        if net.complete or prm.mixing > 0.0:  # the market-wide totals: read by these only
             m.totals[Total.TALK] += _talk_term(1.0, new) - _talk_term(1.0, old)
             m.totals[Total.TALK_POSITIVE] += (_talk_term(1.0, new_positive)
                                               - _talk_term(1.0, old_positive))
-            continue
+        if net.complete or prm.imitation_local <= 0.0:
+            continue  # no local pressure to keep: the totals are all there is, or nobody reads it
         # The deltas for a strong tie, computed once; a weak tie's are computed for its weight.
         strong = _talk_term(1.0, new) - _talk_term(1.0, old)
         strong_positive = _talk_term(1.0, new_positive) - _talk_term(1.0, old_positive)

@@ -65,6 +65,8 @@ class Purpose(IntEnum):
     SEEDING = 15  # random seeding order
     TALK_RECRUITER = 16  # which talking in-neighbour gets the credit for a talk recruit
     PASS_ON = 17  # does a customer reached by paid media pass its content on
+    MARKET = 18  # is a customer in the market (once per run, before week 0)
+    TALK_REACH = 19  # was a talk recruit won by local or by market-wide talk
 
 
 # Colours used by every figure, so a state or a source looks the same everywhere

@@ -94,7 +94,7 @@ class Total(IntEnum):
     POOL_NEGATIVE = 1  # negative posts in the public pool
     POOL_POSITIVE_P = 2  # sum of the positive posts' P, fixed point
     POOL_NEGATIVE_P = 3  # sum of the negative posts' P, fixed point
-    TALK = 4  # complete graph: sum of all talkers' kappa, fixed point
+    TALK = 4  # complete graph or market-wide talk: sum of all talkers' kappa, fixed point
     TALK_POSITIVE = 5  # the same over positive talkers
 
 
@@ -179,13 +179,18 @@ class Market(NamedTuple):
     outcome: np.ndarray  # int8 [n], flags of the pass that set them
     brand: np.ndarray  # float64 [len(Brand)], indexed by Brand
     emotion: np.ndarray  # float64 [len(Emotion)], indexed by Emotion
+    # 3 Who is in the market (1) and can be stimulated; empty when everybody is (potential 1), so
+    # that the neutral setting allocates and draws nothing.
+    in_market: np.ndarray  # uint8 [n] or [0]
 
 
 def new_market(n: int, pool_weeks: int, initial_adstock: float,
-               emotion_prior: tuple[float, float, float, float]) -> Market:
+               emotion_prior: tuple[float, float, float, float],
+               in_market: np.ndarray | None = None) -> Market:
     """An empty market: no posts, no messages in flight, adstock at its steady state, the promise
     fully believed, and the typical experience at `emotion_prior` (arousal mean and sd, valence
-    mean and sd) until experiences are judged."""
+    mean and sd) until experiences are judged. `in_market` flags the customers in the market
+    (uint8, 1: in); None means everybody."""
     return Market(
         pool_positive=np.zeros(pool_weeks, dtype=np.int64),
         pool_negative=np.zeros(pool_weeks, dtype=np.int64),
@@ -210,4 +215,6 @@ def new_market(n: int, pool_weeks: int, initial_adstock: float,
         outcome=np.zeros(n, dtype=np.int8),
         brand=np.array([initial_adstock, 1.0], dtype=np.float64),
         emotion=np.array([0.0] * Emotion.AROUSAL_MEAN + list(emotion_prior), dtype=np.float64),
+        in_market=(np.zeros(0, dtype=np.uint8) if in_market is None
+                   else np.ascontiguousarray(in_market, dtype=np.uint8)),
     )

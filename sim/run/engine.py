@@ -18,6 +18,7 @@ from sim.core.kernels import (
     Net,
     Params,
     apply_seeds,
+    market_draws,
     run_weeks,
     step,
 )
@@ -29,11 +30,11 @@ from sim.graph.cache import cached_graph
 from sim.run.results import history_table
 from sim.scenario.events import SeedingSchedule, build_levers
 
-GRAPH_SEED_LABEL = 1
+GRAPH_SEED_LABEL = 1  # the graph seed is derived from the scenario seed under this label
 # Below this many customers a week's passes run on one thread: starting a parallel region costs
 # about 0.05 ms per pass on 2 cores, more than splitting a small market saves (measured by
 # benchmarks/targets.py; the results are the same bit for bit either way).
-PARALLEL_MIN_CUSTOMERS = 50_000  # the graph seed is derived from the scenario seed under this label
+PARALLEL_MIN_CUSTOMERS = 50_000
 
 
 def graph_seed(scenario) -> int:
@@ -51,13 +52,19 @@ def build_scenario_graph(scenario) -> Graph:
     return cached_graph(scenario.network, graph_seed(scenario), base_dir)
 
 
-def pack_params(scenario) -> Params:
-    """The scenario's scalar parameters as the kernel takes them."""
+def pack_params(scenario, market_size: int) -> Params:
+    """The scenario's scalar parameters as the kernel takes them, for a run with `market_size`
+    customers in the market (M, see `in_market_flags`)."""
     media, journey, sharing, loyalty = (
         scenario.media, scenario.journey, scenario.sharing, scenario.loyalty)
+    imitation, mixing = float(scenario.market.imitation), float(scenario.market.mixing)
     return Params(
         innovation=float(scenario.market.innovation),
-        imitation=float(scenario.market.imitation),
+        imitation=imitation,
+        imitation_local=imitation * (1.0 - mixing),
+        imitation_market=imitation * mixing,
+        mixing=mixing,
+        market_size=float(max(market_size, 1)),
         emotional_talk=scenario.market.talk == "emotional",
         adstock_decay=float(media.adstock_decay),
         elasticity=float(media.elasticity),
@@ -96,6 +103,16 @@ def pack_params(scenario) -> Params:
     )
 
 
+def in_market_flags(potential: float, seed: int, n: int) -> np.ndarray | None:
+    """Who of the n customers of the run seeded `seed` is in the market (MODEL.md section 3): a
+    uint8 flag per customer, 1 when its once-per-run draw u_i < `potential`; None (everybody, and
+    no draw made) when the potential is 1. The same seed gives nested markets as the potential
+    grows."""
+    if potential >= 1.0:
+        return None
+    return (market_draws(seed, n) < potential).astype(np.uint8)
+
+
 def kernel_net(graph: Graph) -> Net:
     """The graph's arrays as the kernel reads them."""
     empty_weight = np.empty(0, dtype=np.float32)
@@ -124,7 +141,9 @@ class Engine:
         self.graph = graph if graph is not None else build_scenario_graph(scenario)
         self.n = self.graph.n
         self.weeks = scenario.weeks
-        self.params = pack_params(scenario)
+        in_market = in_market_flags(float(scenario.market.potential), self.seed, self.n)
+        self.params = pack_params(
+            scenario, self.n if in_market is None else int(in_market.sum()))
         self.levers = build_levers(scenario)
         self.net = kernel_net(self.graph)
         self.seeding = SeedingSchedule(scenario, self.graph, self.seed)
@@ -132,7 +151,7 @@ class Engine:
         media = scenario.media
         self.market: Market = new_market(
             self.n, scenario.sharing.pool_weeks, media.spend / (1.0 - media.adstock_decay),
-            EMOTION_PRIOR)
+            EMOTION_PRIOR, in_market)
         self.history = np.zeros((self.weeks, len(HISTORY_COLUMNS)), dtype=np.float64)
         self.week = 0  # the next week to simulate
         self.messages_in_flight = 0

@@ -8,7 +8,7 @@ import numpy as np
 from sim.graph.csr import Graph
 
 # Purpose codes of the draws made by the strategies. They lie above sim.core.stages.Purpose's
-# codes (1-16), so no draw here ever coincides with a draw of the dynamics.
+# codes (all below 100), so no draw here ever coincides with a draw of the dynamics.
 PIVOT = 101  # which customers are betweenness pivots
 VISIT = 102  # Louvain's visiting order at each level
 LIVE_EDGE = 103  # is an edge live in a simulated cascade (keyed by its two ends)
