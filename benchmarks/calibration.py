@@ -23,15 +23,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import RESULTS, load, machine, table, write_json
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from sim.graph import barabasi_albert
+from sim.run.engine import Engine
+from sim.scenario import Scenario
 
-from sim.graph import barabasi_albert  # noqa: E402
-from sim.run.engine import Engine  # noqa: E402
-from sim.scenario import Scenario  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 TRUTH = {"market.innovation": 0.05, "market.imitation": 0.8, "market.potential": 0.8,
          "market.mixing": 0.3}

@@ -45,6 +45,7 @@ DESIGN_SEED_LABEL = 8  # rng.derived_seed label of the Sobol design's scrambling
 # and never below 0.005 points. Refits start at the fit: a smaller simplex and half the budget.
 _TOLERANCE_SHARE, _MIN_TOLERANCE = 0.1, 5e-3
 _REFIT_STEP = 0.05
+_NOISY_SHARE = 1 / 3  # a Monte-Carlo error above this share of the RMSE is warned about
 # A week of a run costs about as much as this many customers even on a tiny graph (the kernel's
 # fixed cost per step), which decides when worker processes pay for themselves.
 _STEP_COST_IN_CUSTOMERS = 200
@@ -120,7 +121,7 @@ def calibrate(
     fraction = observed.percent[training] / 100.0
     years = observed.years[training]
     simulated = percent_at(counts, observed.weeks, observed.population).mean(axis=0)
-    return CalibrationResult(
+    result = CalibrationResult(
         scenario=scenario, fitted=fitted, data=observed, keys=keys, values=fitted_values,
         rmse=rmse(simulated[training], observed.percent[training]),
         refits=[{k.key: float(v) for k, v in zip(keys, to_values(keys, x), strict=True)}
@@ -134,6 +135,13 @@ def calibrate(
         warnings=[w for k, v in zip(keys, values, strict=True)
                   if (w := k.bound_warning(float(v))) is not None]
         + (list(likelihood[0].notes) if likelihood is not None else []))
+    if result.monte_carlo_error > _NOISY_SHARE * result.rmse:
+        # The replicates' noise adds in quadrature: at a third of the RMSE it is 6% of it.
+        result.warnings.append(
+            f"the Monte-Carlo error of the simulated mean ({result.monte_carlo_error:.2f} "
+            f"points) is over a third of the fit error ({result.rmse:.2f}): the fit is partly "
+            f"the replicates' luck; more replicates (--reps) would sharpen it")
+    return result
 
 
 class _Search:
