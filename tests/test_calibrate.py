@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import sim.analysis.calibrate.runs as runs_module
 from sim.analysis.bass import bass_cdf
 from sim.analysis.calibrate import (
     WEEKS_PER_UNIT,
@@ -382,3 +383,90 @@ def test_command_line_prints_the_fit_and_reports_bad_data_in_one_line(small_cali
     error = capsys.readouterr().err
     assert status == 2
     assert error.count("\n") == 1 and "bad.csv:3: adopted_fraction: non-monotone" in error
+
+
+# --- bad data through the command line: exit 2 before any simulation ---------------------------
+
+
+class Simulated(Exception):
+    """Raised instead of simulating: the data got past every check."""
+
+
+@pytest.fixture
+def no_simulation(monkeypatch):
+    """Any attempt to simulate raises `Simulated` (the runs' Engine is the one every candidate
+    goes through)."""
+    def refuse(*args, **kwargs):
+        raise Simulated
+
+    monkeypatch.setattr(runs_module, "Engine", refuse)
+
+
+@pytest.fixture
+def node_list_setup(tmp_path):
+    """A scenario on the edge list a-b, b-c whose node list adds d and e, without ties."""
+    write(tmp_path / "edges.csv", "source,target\na,b\nb,c\n")
+    write(tmp_path / "nodes.csv", "id\na\nb\nc\nd\ne\n")
+    scenario = bass_scenario(tmp_path, {"kind": "edgelist", "path": "edges.csv",
+                                        "nodes": "nodes.csv"}, 104, 0.03, 0.38, replications=2)
+    return tmp_path, scenario
+
+
+REFUSED = {
+    "no adopters (aggregate)": ("week,adopted\n0,0\n4,0\n", ": adopted: nobody adopted"),
+    "no adopters (per customer)": ("id,adopted_week\na,\nd,\n",
+                                   ": adopted_week: nobody adopted"),
+    "everybody at time 0 (aggregate)": (
+        "year,adopted_percent\n0,40\n1,40\n2,40\n",
+        ":2: adopted_percent: everybody adopted at the launch: adopted_percent is already 40 at "
+        "year 0 and never changes"),
+    "everybody at time 0 (per customer)": (
+        "id,adopted_week\na,0\nd,0\nb,\n",
+        ": adopted_week: everybody adopted at the launch: adopted_week is 0 on every row"),
+    "decreasing series": ("week,adopted_percent\n4,10\n8,20\n12,15\n",
+                          ":4: adopted_percent: non-monotone cumulative series"),
+    "beyond the horizon (aggregate)": ("year,adopted_fraction\n1,0.1\n3,0.5\n",
+                                       ":3: year: year 3 is 156 weeks after the launch"),
+    "beyond the horizon (per customer)": ("id,adopted_year\na,1\nd,2.5\n",
+                                          ":3: adopted_year: year 3 is 156 weeks"),
+    "duplicate id": ("id,adopted_week\na,1\nd,2\na,3\n",
+                     ":4: id: id 'a' is listed twice (first on line 2)"),
+    "id in neither file": ("id,adopted_week\na,1\nd,2\nzz,3\n",
+                           ":4: id: id 'zz' is not a node of the scenario's network (edges.csv "
+                           "and node list nodes.csv)"),
+    "empty file": ("", ":1: empty file"),
+    "header only": ("id,adopted_week\n", ": no data rows below the header"),
+    "folder": (None, ": is a folder, not a data file"),
+}
+
+
+@pytest.mark.usefixtures("no_simulation")
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_bad_data_is_exit_2_naming_file_and_line_before_any_simulation(case, node_list_setup,
+                                                                      capsys):
+    folder, scenario = node_list_setup
+    text, shown = REFUSED[case]
+    data = folder / "bad.csv"
+    if text is None:
+        data.mkdir()
+    else:
+        write(data, text)
+    status = main([str(scenario.path), "--data", str(data), "--fit", "market.imitation=0.1:1",
+                   "--reps", "2", "--refits", "0", "--out", str(folder / "out")])
+    error = capsys.readouterr().err
+    assert status == 2
+    assert error.count("\n") == 1 and f"womsim: error: {data}{shown}" in error
+    assert not (folder / "out").exists()
+
+
+@pytest.mark.usefixtures("no_simulation")
+def test_customers_without_ties_are_accepted_from_the_node_list(node_list_setup, capsys):
+    folder, scenario = node_list_setup
+    data = write(folder / "d.csv", "id,adopted_week\nd,3\ne,\na,5\nb,8\n")
+    observed = load_data(data, scenario, build_scenario_graph(scenario))
+    np.testing.assert_array_equal(observed.customers, [3, 4, 0, 1])
+    assert observed.population == 4
+    with pytest.raises(Simulated):  # every check passed: the fit starts simulating
+        main([str(scenario.path), "--data", str(data), "--fit", "market.imitation=0.1:1",
+              "--reps", "2", "--refits", "0", "--out", str(folder / "out")])
+    assert capsys.readouterr().err == ""

@@ -1,6 +1,6 @@
-"""Customer graphs: the CSR `Graph`, native generators, edge-list reading, the graph a scenario's
-[network] section describes, a disk cache of built graphs, and the seeding strategies that rank
-customers by their position in a graph.
+"""Customer graphs: the CSR `Graph`, native generators, edge-list (and node-list) reading, the
+graph a scenario's [network] section describes, a disk cache of built graphs, and the seeding
+strategies that rank customers by their position in a graph.
 
 May import `sim.core` only. Network parameters are read by attribute (duck-typed), so this layer
 needs nothing from `sim.scenario`.

@@ -2,10 +2,11 @@
 
 A graph is stored once, as `.npy` files in a folder named by a hash of everything that decides
 its arrays: the generator and its parameters, the graph seed, and the source of the modules that
-build graphs (so a changed generator never serves a stale graph). An edge list's key also holds its
-resolved path, size and modification time. Later builds load the arrays memory-mapped
-(copy-on-write), so every process (sweep workers, dask workers, a second `womsim run`) maps the
-same pages of the page cache instead of holding its own copy, and skips the build.
+build graphs (so a changed generator never serves a stale graph). An edge list's key also holds the
+resolved path, size and modification time of its file and of its node list's, if any. Later builds
+load the arrays memory-mapped (copy-on-write), so every process (sweep workers, dask workers, a
+second `womsim run`) maps the same pages of the page cache instead of holding its own copy, and
+skips the build.
 
 Entries are written into a temporary folder beside their final place and renamed into it, which
 is atomic: a reader sees a complete entry or none. If the cache folder cannot be written, the
@@ -33,7 +34,7 @@ from sim.core.files import staged_folder
 from sim.graph import csr, edgelist, generators
 from sim.graph import network as build_module
 from sim.graph.csr import Graph
-from sim.graph.network import build_graph
+from sim.graph.network import build_graph, resolved
 
 if TYPE_CHECKING:
     from sim.scenario.schema import NetworkParams
@@ -46,8 +47,9 @@ DEFAULT_CACHE_DIR = Path("~/.cache/womsim/graphs")
 # memory-mapped load takes about 1 ms at any size. From 10^5 nodes on a build costs a noticeable
 # fraction of a second, which the cache saves in every process; below, it would only add files.
 CACHE_MIN_NODES = 100_000
-# Edge lists are cached from this file size on (about 10^5 edges): their node count is only known
-# after parsing, and parsing a small file is as quick as loading it from the cache.
+# Edge lists are cached from this file size on (about 10^5 edges; the node list's size counts too):
+# their node count is only known after parsing, and parsing a small file is as quick as loading it
+# from the cache.
 EDGELIST_MIN_BYTES = 1 << 20
 _FORMAT = 2  # bump when the layout of an entry changes
 _ARRAYS = ("indptr", "indices", "weight", "labels")
@@ -70,19 +72,20 @@ def _generator_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def _edgelist_path(network: NetworkParams, base_dir: Path | None) -> Path:
-    """The edge list's path as build_graph resolves it (relative to base_dir, else the cwd)."""
-    path = Path(network.path)
-    if not path.is_absolute():
-        path = (Path(base_dir) if base_dir is not None else Path.cwd()) / path
-    return path.resolve()
+def _file_fields(name: str, base_dir: Path | None) -> dict[str, object]:
+    """What identifies a network file's content without reading it: its path as build_graph
+    resolves it, its size and its modification time; OSError if it cannot be examined."""
+    path = resolved(name, base_dir).resolve()
+    stat = path.stat()
+    return {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
 def graph_key(network: NetworkParams, seed: int, base_dir: Path | None = None) -> str | None:
     """The cache key (a hex digest) of the graph build_graph(network, seed, base_dir) returns, or
     None when that graph is not cached: the complete graph, graphs under CACHE_MIN_NODES nodes,
     edge lists under EDGELIST_MIN_BYTES, and edge lists that cannot be read (build_graph then
-    reports the problem)."""
+    reports the problem). A node list is part of an edge list's key, so editing either file
+    misses."""
     if network.kind == "complete":
         return None
     fields = dataclasses.asdict(network)
@@ -91,14 +94,14 @@ def graph_key(network: NetworkParams, seed: int, base_dir: Path | None = None) -
     if network.kind == "edgelist":
         if network.path is None:
             return None
-        path = _edgelist_path(network, base_dir)
         try:
-            stat = path.stat()
+            edges = _file_fields(network.path, base_dir)
+            nodes = None if network.nodes is None else _file_fields(network.nodes, base_dir)
         except OSError:
             return None
-        if stat.st_size < EDGELIST_MIN_BYTES:
+        if edges["size"] + (nodes["size"] if nodes else 0) < EDGELIST_MIN_BYTES:
             return None
-        fields.update(path=str(path), size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+        fields.update(edges, nodes=nodes)
         fields.pop("seed")  # an edge list does not depend on the seed
     else:
         configuration = network.kind == "configuration" and network.degrees is not None

@@ -27,14 +27,18 @@ def build_graph(network: NetworkParams, seed: int, base_dir: Path | None = None)
     `network.seed` wins when set, else `seed` is used (the caller passes the graph seed derived
     from the scenario seed); the same parameters and seed always give identical arrays. An edge
     list's path is relative to `base_dir` (the scenario file's folder; default: the working
-    directory) unless absolute. Raises ValueError for impossible parameters.
+    directory) unless absolute, and so is its node list's (`nodes`). Raises ValueError for
+    impossible parameters.
 
     `network` is read by attribute only (`kind`, `n`, `mean_degree`, `rewire`, `weak_tie_weight`,
-    `degrees`, `path`, `directed`, `seed`), as `sim.scenario.schema.NetworkParams` holds them.
+    `degrees`, `path`, `nodes`, `directed`, `seed`), as `sim.scenario.schema.NetworkParams` holds
+    them.
     """
     kind = network.kind
     if network.directed and kind != "edgelist":
         raise ValueError(f"network.directed applies to edge lists only, not to {kind!r}")
+    if network.nodes is not None and kind != "edgelist":
+        raise ValueError(f"network.nodes applies to edge lists only, not to {kind!r}")
     graph_seed = network.seed if network.seed is not None else seed
     if kind == "complete":
         return generators.complete_graph(network.n)
@@ -57,8 +61,15 @@ def build_graph(network: NetworkParams, seed: int, base_dir: Path | None = None)
     if kind == "edgelist":
         if network.path is None:
             raise ValueError("edgelist: network.path is required")
-        path = Path(network.path)
-        if not path.is_absolute():
-            path = (base_dir if base_dir is not None else Path.cwd()) / path
-        return load_edgelist(path, network.directed)
+        nodes = None if network.nodes is None else resolved(network.nodes, base_dir)
+        return load_edgelist(resolved(network.path, base_dir), network.directed, nodes)
     raise ValueError(f"unknown network kind {kind!r}")
+
+
+def resolved(name: str | Path, base_dir: Path | None) -> Path:
+    """A network file's path: `name` itself if absolute, else relative to `base_dir` (default:
+    the working directory)."""
+    path = Path(name)
+    if not path.is_absolute():
+        path = (Path(base_dir) if base_dir is not None else Path.cwd()) / path
+    return path

@@ -74,6 +74,14 @@ def validate(data: Mapping[str, Any], base_dir: Callable[[str], Path],
                                     base_dir(dotted)):
                 values[key] = checked
         sections[section] = cls(**values)
+    network = sections["network"]
+    kind_is_bad = any(problem.key == "network.kind" for problem in problems)
+    if network.nodes is not None and network.kind != "edgelist" and not kind_is_bad:
+        # Reported with the values' own problems: a node list only adds customers to an edge
+        # list; a generated graph's customers are its n.
+        problems.append(Invalid("network.nodes", f"a node list applies to edge lists only "
+                                                 f"(network.kind = 'edgelist'), not to "
+                                                 f"{show_value(network.kind)}"))
     if problems:
         raise Invalid(problems[0].key, problems[0].message, tuple(problems[1:MAX_PROBLEMS]))
     top_params = TopParams(**top)
@@ -115,9 +123,10 @@ def memory_estimate_bytes(network: NetworkParams) -> int:
     """Rough bytes a run on this network needs: 64 per customer, 8 per stored edge entry (int32
     index + float32 weight; n * mean_degree entries, undirected edges being stored both ways) and
     8 per customer for the CSR row index. The complete graph is implicit (customers only); for an
-    edge list the file's size is the proxy (its file must exist)."""
+    edge list the size of its file and its node list's is the proxy (they must exist)."""
     if network.kind == "edgelist":
-        return Path(network.path).stat().st_size
+        nodes = Path(network.nodes).stat().st_size if network.nodes is not None else 0
+        return Path(network.path).stat().st_size + nodes
     customers = _customer_count(network)
     if network.kind == "complete":
         return customers * _BYTES_PER_CUSTOMER
@@ -260,10 +269,13 @@ def _check_graph_kind(network: NetworkParams) -> None:
     if kind == "edgelist":
         if network.path is None:
             raise Invalid("network.path", "required when network.kind = 'edgelist'")
-        try:
-            regular_file(network.path, "edge-list file")
-        except InputError as error:
-            raise Invalid("network.path", f"{error.message}: {network.path}") from None
+        for key, name, what in (("network.path", network.path, "edge-list file"),
+                                ("network.nodes", network.nodes, "node-list file")):
+            try:
+                if name is not None:
+                    regular_file(name, what)
+            except InputError as error:
+                raise Invalid(key, f"{error.message}: {name}") from None
     elif kind == "configuration":
         if network.degrees is None:
             raise Invalid("network.degrees", "required when network.kind = 'configuration'")

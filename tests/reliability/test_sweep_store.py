@@ -97,6 +97,19 @@ def test_a_changed_edge_list_is_refused_by_name(experiment, swept, tmp_path):
         _resume(experiment, out)
 
 
+def test_a_changed_node_list_is_refused_by_name(experiment, tmp_path):
+    (tmp_path / "nodes.csv").write_text("id\n" + "".join(f"{i}\n" for i in range(62)))
+    (tmp_path / "small.toml").write_text(SCENARIO.replace('path = "edges.csv"',
+                                                          'path = "edges.csv"\n'
+                                                          'nodes = "nodes.csv"'))
+    out = tmp_path / "out"
+    run_sweep(experiment, out, workers=1, part_runs=1)
+    with (tmp_path / "nodes.csv").open("a") as handle:
+        handle.write("62\n")
+    with pytest.raises(ScenarioError, match="the node list nodes.csv changed since"):
+        _resume(experiment, out)
+
+
 def test_a_changed_scenario_is_refused_by_name(experiment, swept, tmp_path):
     out, _ = swept
     (tmp_path / "small.toml").write_text(SCENARIO.replace("weeks = 5", "weeks = 6"))

@@ -7,8 +7,12 @@ The file is a CSV in one of two shapes, told apart by its header (other columns 
   or `adopted_percent`;
 - per-customer adoption times: `id` and `adopted_week`, `adopted_month` or `adopted_year` (the time
   since the launch by which the customer had adopted; empty for never), the ids being the node
-  labels of the scenario's edge list. The observed curve is then the cumulative adoption of the
-  customers listed, at every whole time unit up to the last adoption.
+  labels of the scenario's edge list or its node list (customers without ties). The observed
+  curve is then the cumulative adoption of the customers listed, at every whole time unit up to
+  the last adoption.
+
+Data with nothing to fit is refused: nobody adopted, or everybody who adopted had done so at the
+launch (time 0), when the curve is flat from the start.
 
 Time units become weeks as a year = 52 weeks (the simulator's clock) and a month = 52/12 weeks.
 """
@@ -68,7 +72,8 @@ def load_data(path: str | os.PathLike, scenario: Scenario, graph: Graph) -> Obse
     scenario and its graph. Raises `ScenarioError` naming the file, line and column of the first
     problem: a missing or ambiguous column, a value that is not a number or out of range, times
     that do not increase, a cumulative series that falls, a time beyond the scenario's horizon,
-    an id listed twice or not a node of the network, or nothing to fit."""
+    an id listed twice or not a node of the network (its edge list or node list), or nothing to
+    fit (nobody adopted, or everybody by time 0)."""
     path = Path(path)
     header, rows = _read_csv(path)
     if "id" in header:
@@ -148,6 +153,12 @@ def _aggregate(path: Path, header: list[str], rows: list[tuple[int, dict[str, st
     if values[-1] == 0:
         raise ScenarioError(f"nobody adopted: {value_column} is 0 on every row, so there is "
                             f"nothing to fit", file=path, key=value_column)
+    if times[0] == 0 and values[0] == values[-1]:
+        # The model starts every run at 0 adopters: a series that is complete at the launch
+        # has no growth for any parameter to explain.
+        raise ScenarioError(f"everybody adopted at the launch: {value_column} is already "
+                            f"{values[0]:g} at {unit} 0 and never changes, so there is nothing "
+                            f"to fit", file=path, key=value_column, line=rows[0][0])
     return ObservedData(path, "aggregate", unit, np.array(times),
                         np.array(values) * to_percent, graph.n)
 
@@ -187,7 +198,7 @@ def _per_customer(path: Path, header: list[str], rows: list[tuple[int, dict[str,
                 graph.index_of([label])
             except KeyError:
                 raise ScenarioError(f"id {label!r} is not a node of the scenario's network "
-                                    f"({Path(scenario.network.path).name})", file=path,
+                                    f"({_network_files(scenario)})", file=path,
                                     key="id", line=seen[label]) from None
         raise
     adopted = np.array(adopted)
@@ -195,10 +206,23 @@ def _per_customer(path: Path, header: list[str], rows: list[tuple[int, dict[str,
     if done.size == 0:
         raise ScenarioError(f"nobody adopted: {time_column} is empty on every row, so there is "
                             f"nothing to fit", file=path, key=time_column)
+    if done.max() == 0:
+        raise ScenarioError(f"everybody adopted at the launch: {time_column} is 0 on every row "
+                            f"that is not empty, so the curve is flat and there is nothing to "
+                            f"fit", file=path, key=time_column)
     times = np.arange(1.0, math.ceil(done.max()) + 1.0)
     percent = 100.0 * np.array([(done <= t).sum() for t in times]) / len(ids)
     return ObservedData(path, "per_customer", unit, times, percent, len(ids),
                         customers.astype(np.int64), adopted)
+
+
+def _network_files(scenario: Scenario) -> str:
+    """The names of the files the scenario's customers come from: its edge list, and its node
+    list if it has one."""
+    names = [Path(scenario.network.path).name]
+    if scenario.network.nodes is not None:
+        names.append(f"node list {Path(scenario.network.nodes).name}")
+    return " and ".join(names)
 
 
 def _number(text: str, path: Path, line: int, column: str, low: float,

@@ -24,6 +24,8 @@ MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "womsim-sweep/1"
 LOCK = ".lock"
 TABLES = ("runs", "timeseries")
+# The keys naming network files whose content decides the graph, and what a message calls each.
+_NETWORK_FILES = {"network.path": "edge list", "network.nodes": "node list"}
 
 
 def file_checksum(path: Path) -> str:
@@ -43,25 +45,29 @@ def _digest(value: Any) -> str:
 def input_fingerprints(experiment: Experiment) -> dict[str, str]:
     """A digest of every input that decides the sweep's tables, by what a message calls it:
     the resolved base scenario, the design (points, seeds, KPIs kept) and the contents of every
-    edge list file it reads (the base scenario's and any the design varies over)."""
+    edge list and node list file it reads (the base scenario's and any the design varies
+    over)."""
     inputs = {
         f"the resolved scenario {experiment.scenario_path.name}": experiment.base.stable_hash(),
         "the design (points, seeds and KPIs)": _digest(
             {"points": experiment.points, "seeds": experiment.replicate_seeds,
              "kpis": experiment.kpis, "timeseries": experiment.timeseries}),
     }
-    paths = [experiment.base.network.path] if experiment.base.network.kind == "edgelist" else []
-    for factor in experiment.design.factors:  # edge lists varied over the points
-        if factor.key == "network.path":
-            paths.extend(factor.values or ())
-    for name in paths:
+    network = experiment.base.network
+    files: list[tuple[str, str | None]] = []
+    if network.kind == "edgelist":
+        files += [("edge list", network.path), ("node list", network.nodes)]
+    for factor in experiment.design.factors:  # network files varied over the points
+        if factor.key in _NETWORK_FILES:
+            files.extend((_NETWORK_FILES[factor.key], name) for name in factor.values or ())
+    for what, name in files:
         if name is None:
             continue
         path = Path(name)
         if not path.is_absolute():
             path = experiment.scenario_path.parent / path
         try:
-            inputs[f"the edge list {path.name}"] = file_checksum(path)
+            inputs[f"the {what} {path.name}"] = file_checksum(path)
         except OSError:
             pass  # building the graph reports the missing file
     return inputs

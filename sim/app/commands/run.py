@@ -53,8 +53,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _read_network(scenario: Scenario) -> str:
-    """The scenario's network kind; for an edge list, read it (an InputError names any fault)
-    and add its customers and ties."""
+    """The scenario's network kind; for an edge list, read it and its node list if any (an
+    InputError names any fault) and add its customers and ties."""
     if scenario.network.kind != "edgelist":
         return scenario.network.kind
     from sim.run.engine import build_scenario_graph
@@ -65,7 +65,12 @@ def _read_network(scenario: Scenario) -> str:
         if event.kind == "seed" and event.nodes is not None:
             explicit_seeds(scenario, graph, event)
     ties = graph.n_edges if graph.directed else graph.n_edges // 2
-    return f"edge list {scenario.network.path}, {graph.n:,} customers, {ties:,} ties"
+    if scenario.network.nodes is None:
+        return f"edge list {scenario.network.path}, {graph.n:,} customers, {ties:,} ties"
+    # Says how many customers the node list added, so that a wrong node list shows at once.
+    tieless = int(((graph.degree() == 0) & (graph.in_weight_sum() == 0)).sum())
+    return (f"edge list {scenario.network.path} and node list {scenario.network.nodes}, "
+            f"{graph.n:,} customers ({tieless:,} without ties), {ties:,} ties")
 
 
 def cmd_kpis(_args: argparse.Namespace) -> int:
