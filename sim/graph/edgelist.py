@@ -34,6 +34,7 @@ from sim.graph.csr import Graph, from_edges, no_weight
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _INTEGER = r"^[+-]?\d+$"
 _LARGEST_ID = 2**63 - 1
+_THREADED_READ_BYTES = 8 << 20
 
 
 class _Layout(NamedTuple):
@@ -158,7 +159,10 @@ def _read_csv(path: Path, layout: _Layout) -> tuple[dict[str, pa.Array], Where]:
     _check_header(path, first, header, layout)
     options = pacsv.ConvertOptions(column_types=dict.fromkeys(header, pa.large_string()),
                                    strings_can_be_null=False)
-    read = pacsv.ReadOptions(column_names=header, skip_rows=1)
+    # Arrow's reader threads only pay on large files, and a process that exits (on an input
+    # error) right after they ran can abort while they are torn down (apache/arrow#34314).
+    read = pacsv.ReadOptions(column_names=header, skip_rows=1,
+                             use_threads=len(data) > _THREADED_READ_BYTES)
     try:
         table = pacsv.read_csv(pa.BufferReader(data), read_options=read, convert_options=options)
     except pa.ArrowInvalid as error:
