@@ -292,9 +292,11 @@ def market_draws(seed, n):
 
 
 @njit(cache=True, inline="always")
-def _in_market(m, i):
-    """3 Whether customer i is in the market (everybody when no flags are kept)."""
-    return m.in_market.shape[0] == 0 or m.in_market[i] != 0
+def _in_market(in_market, i):
+    """3 Whether customer i is in the market, given the flags `m.in_market` (everybody when no
+    flags are kept). It takes the array, not the market: passing a tuple of arrays costs a
+    reference count per array, which in a loop over customers doubled a week's time."""
+    return in_market.shape[0] == 0 or in_market[i] != 0
 
 
 # --- 4.1 Events ----------------------------------------------------------------------------------
@@ -418,7 +420,7 @@ def deliver_shares(seed, t, prm, lev, net, c, m, row):
             if not uniform_pair(sent_key, sender, DELIVERY, j) < reach:
                 continue
             s = c.state[j]
-            if not _listening(s) or not _in_market(m, j):
+            if not _listening(s) or not _in_market(m.in_market, j):
                 row[Column.DROPPED] += 1
                 continue
             if kind == Message.CONTENT:
@@ -535,11 +537,14 @@ def _paid_or_talk_chunk(key, t, p_t, p_only, prm, lev, net, c, m, b):
     """4.3 for the customers of chunk b: whether paid media or talk brings each into ZMOT this
     step; lists those who enter (their outcome flags in m.outcome), returns how many."""
     k = b * CHUNK
+    in_market = m.in_market
+    market_talk = _market_talk(prm, m.totals[Total.TALK])
+    market_talk_positive = _market_talk(prm, m.totals[Total.TALK_POSITIVE])
     for i in range(b * CHUNK, min(c.state.shape[0], (b + 1) * CHUNK)):
         s = c.state[i]
         if s != UNAWARE and s != REJECTED:
             continue
-        if not _in_market(m, i):
+        if not _in_market(in_market, i):
             continue  # never stimulated (it is UNAWARE: only a seed could have moved it)
         positive_only = s == REJECTED
         if net.complete:
@@ -551,7 +556,7 @@ def _paid_or_talk_chunk(key, t, p_t, p_only, prm, lev, net, c, m, b):
             talk = prm.imitation_local * (pressure / TALK_SCALE) / net.in_weight_sum[i]
         local = talk
         if prm.mixing > 0.0:
-            talk = local + _market_talk(prm, m, positive_only)
+            talk = local + (market_talk_positive if positive_only else market_talk)
         hazard = p_t + talk  # innovativeness eta = 1 for every customer (MODEL.md section 3)
         if hazard <= 0.0:
             continue
@@ -574,10 +579,10 @@ def _paid_or_talk_chunk(key, t, p_t, p_only, prm, lev, net, c, m, b):
 
 
 @njit(cache=True, inline="always")
-def _market_talk(prm, m, positive_only):
-    """4.3 The market-wide part of the talk hazard, q mu_m (sum of all talkers' kappa) / M, with
-    only the positive talkers for a REJECTED customer."""
-    total = m.totals[Total.TALK_POSITIVE] if positive_only else m.totals[Total.TALK]
+def _market_talk(prm, total):
+    """4.3 The market-wide part of the talk hazard, q mu_m (sum of the talkers' kappa) / M, for
+    `total`, the fixed-point sum over all talkers (or the positive ones, for a REJECTED
+    customer)."""
     if total <= 0:
         return 0.0
     return prm.imitation_market * (total / TALK_SCALE) / prm.market_size
