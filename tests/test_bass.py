@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.analysis.bass import bass_cdf, fit_bass
+from sim.analysis.bass import _intervals, bass_cdf, fit_bass
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -65,6 +65,16 @@ def test_intervals_hold_the_estimate_and_widen_with_noise():
         assert fit.q_interval[0] < fit.q < fit.q_interval[1]
     width = lambda interval: interval[1] - interval[0]  # noqa: E731
     assert width(large.q_interval) > width(small.q_interval)
+
+
+def test_a_parameter_the_data_do_not_pin_down_gets_no_interval():
+    # A Jacobian column near zero: the curve does not move with p, so its variance is beyond
+    # what a float holds; the fit says "no interval" rather than overflowing to infinity.
+    jacobian = np.array([[1e-150, 0.0], [0.0, 1.0], [0.0, 2.0]])
+    with np.errstate(over="raise"):
+        p_interval, q_interval = _intervals(jacobian, np.ones(3), 3, 2, np.zeros(2))
+    assert p_interval is None
+    assert q_interval[0] < 1.0 < q_interval[1]
 
 
 def test_refrigerator_series_gives_the_published_fit():

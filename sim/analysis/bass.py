@@ -25,6 +25,7 @@ from scipy.stats import norm
 _START_P = (0.003, 0.1, 1.0)
 _START_Q = (0.2, 1.0)
 _LEVEL = 0.90  # the intervals are 5-95%, like every interval in the project
+_MAX_LOG = 700.0  # exp() of more overflows a float
 _LOG_RATE_BOUNDS = (np.log(1e-6), np.log(100.0))  # p and q per year; keeps exp() finite
 
 
@@ -120,7 +121,8 @@ def _intervals(jac: np.ndarray, residuals: np.ndarray, n: int, k: int, x: np.nda
     the log scale for p and q, so they stay positive (the caller clips m's to its range). None
     when n <= k (no residual variance) or J'J is singular. Residuals of a cumulative series are
     correlated, so these intervals are optimistic: they show which parameter the data pins down,
-    not a guarantee."""
+    not a guarantee. A parameter whose interval spans more than floats hold (the data do not pin
+    it down at all) gets None too."""
     if n <= k:
         return [None] * k
     variance = float(residuals @ residuals) / (n - k)
@@ -132,7 +134,9 @@ def _intervals(jac: np.ndarray, residuals: np.ndarray, n: int, k: int, x: np.nda
     out: list[tuple[float, float] | None] = []
     for i in range(k):
         half = z * float(np.sqrt(max(covariance[i, i], 0.0)))
-        if i < 2:
+        if not np.isfinite(half) or (i < 2 and abs(x[i]) + half > _MAX_LOG):
+            out.append(None)
+        elif i < 2:
             out.append((float(np.exp(x[i] - half)), float(np.exp(x[i] + half))))
         else:
             out.append((float(x[i] - half), float(x[i] + half)))
