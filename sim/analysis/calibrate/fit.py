@@ -33,7 +33,6 @@ from sim.core.rng import derived_seed, replicate_seed
 from sim.graph import Graph
 from sim.run.engine import build_scenario_graph
 from sim.run.pool import available_cores
-from sim.run.replicates import PARALLEL_THRESHOLD_CUSTOMER_WEEKS
 from sim.scenario import Scenario, ScenarioError
 
 DEFAULT_REFITS = 5
@@ -49,6 +48,10 @@ _NOISY_SHARE = 1 / 3  # a Monte-Carlo error above this share of the RMSE is warn
 # A week of a run costs about as much as this many customers even on a tiny graph (the kernel's
 # fixed cost per step), which decides when worker processes pay for themselves.
 _STEP_COST_IN_CUSTOMERS = 200
+# A calibration keeps its worker processes for hundreds of candidates, so their start-up is
+# spread thin; what must pay is handing out one candidate's replicates (about a millisecond).
+# This much work is about 15 ms of kernel (docs/performance.md, small markets).
+_WORKER_MIN_CANDIDATE_CUSTOMER_WEEKS = 500_000
 
 
 class _Problem(NamedTuple):
@@ -267,7 +270,8 @@ def _prepare(scenario: Scenario | str | os.PathLike, data: str | os.PathLike,
 
 
 def _default_workers(graph: Graph, weeks: int, replicates: int) -> int:
-    """One worker per core (at most one per replicate) for jobs large enough to pay for the
-    processes, else 1."""
+    """One worker per core (at most one per replicate) when one candidate's replicates are work
+    enough to hand out, else 1."""
     work = (graph.n + _STEP_COST_IN_CUSTOMERS) * weeks * replicates
-    return min(replicates, available_cores()) if work >= PARALLEL_THRESHOLD_CUSTOMER_WEEKS else 1
+    enough = work >= _WORKER_MIN_CANDIDATE_CUSTOMER_WEEKS
+    return min(replicates, available_cores()) if enough else 1
