@@ -103,8 +103,10 @@ def test_flows_figure_shows_the_last_weeks_moments():
               for (key, _, _), bar in zip(FLOW_BARS, flows_figure(model).axes[0].patches,
                                           strict=True)}
     row = dict(zip(HISTORY_COLUMNS, model.engine.history[11], strict=True))
-    for key in ("fmot_buy", "fmot_reject", "experiences", "umot_positive", "repurchase"):
-        assert widths[key] == row[key]
+    for key, column in (("fmot_purchases", "fmot_buy"), ("fmot_rejections", "fmot_reject"),
+                        ("experiences", "experiences"), ("shares_positive", "umot_positive"),
+                        ("repurchases", "repurchase")):
+        assert widths[key] == row[column]
     assert sum(widths.values()) > 0
 
 

@@ -226,7 +226,7 @@ def campaign_hazard_multiplier(scenario, start: int, end: int, extra: float) -> 
 
 def test_campaign_adds_its_spend_and_raises_paid_stimulus_only_in_window():
     start, end, extra = 10, 20, 99_000.0
-    settings = {"media.spend": 1000.0}
+    settings = {"media.spend": 1000.0, "economics.sized_for": 2000}  # spends as given
     spend = busy_market(settings).media.spend
     event = {"kind": "campaign", "start": start, "end": end, "spend": extra}
     multiplier = campaign_hazard_multiplier(busy_market(settings), start, end, extra)

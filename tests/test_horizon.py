@@ -25,8 +25,8 @@ def result(peaks: list[float], profits: list[float], weeks: int = 100) -> Simple
 def test_a_late_peak_and_a_loss_are_flagged_and_an_early_peak_and_a_profit_are_not():
     flagged = horizon_warnings("late", result([97.0, 99.0, 95.0], [-10.0, -5.0, 3.0]))
     assert len(flagged) == 2
-    assert "has not peaked by week 100 (median peak week 97)" in flagged[0]
-    assert "has not broken even by week 100 (median -5)" in flagged[1]
+    assert "has not peaked by week 100 (mean peak week 97)" in flagged[0]
+    assert "has not broken even by week 100 (mean -4)" in flagged[1]
     assert horizon_warnings("early", result([40.0, 50.0, 60.0], [1.0, 2.0, -1.0])) == []
 
 

@@ -89,6 +89,8 @@ def synthetic_timeseries(
                     **row,
                     "umot_positive": positive,
                     "umot_negative": negative,
+                    "umot_first_positive": positive // 2,
+                    "umot_first_negative": negative // 2,
                     "dropped": round(10 * shares * (smot + loyal + churned) / n),
                     "adopted_paid": buying[0],
                     "adopted_talk": buying[1],
@@ -130,7 +132,7 @@ def test_band_by_week_matches_numpy_percentiles(timeseries: pd.DataFrame) -> Non
         [timeseries.loc[timeseries["week"] == week, "loyal"].to_numpy() for week in range(30)]
     )
     assert list(band.index) == list(range(30))
-    np.testing.assert_allclose(band["median"], np.median(by_week, axis=1))
+    np.testing.assert_allclose(band["mean"], np.mean(by_week, axis=1))
     np.testing.assert_allclose(band["low"], np.percentile(by_week, 5, axis=1))
     np.testing.assert_allclose(band["high"], np.percentile(by_week, 95, axis=1))
     quartiles = plots.band_by_week(timeseries, "loyal", low=25, high=75)
@@ -163,9 +165,11 @@ def test_circle_flows_are_mean_totals_with_stimulus_net_of_winbacks_and_seeds(
     totals = timeseries.groupby("replicate").sum(numeric_only=True).mean()
     stimulus = totals[["stimulus_paid", "stimulus_talk", "stimulus_share"]].sum()
     assert flows["stimulus"] == pytest.approx(stimulus - totals["winback"])
-    assert flows["seed"] == pytest.approx(5)
-    assert flows["fmot_reject"] == pytest.approx(totals["fmot_reject"])
-    assert flows["umot_negative"] == pytest.approx(totals["umot_negative"])
+    assert flows["adopters_seed"] == pytest.approx(5)
+    assert flows["fmot_rejections"] == pytest.approx(totals["fmot_reject"])
+    assert flows["shares_negative"] == pytest.approx(totals["umot_negative"])
+    last = timeseries[timeseries["week"] == timeseries["week"].max()]
+    assert flows["loyal_at_end"] == pytest.approx(last["loyal"].mean())
 
 
 def test_population_is_the_row_sum_of_states(timeseries: pd.DataFrame) -> None:
@@ -173,7 +177,7 @@ def test_population_is_the_row_sum_of_states(timeseries: pd.DataFrame) -> None:
 
 
 def test_figures_cope_with_unused_sources_and_a_single_run(tmp_path: Path) -> None:
-    # No seeding and one replicate: zero flows are drawn faintly, bands collapse onto the median.
+    # No seeding and one replicate: zero flows are drawn faintly, bands collapse onto the mean.
     frame = synthetic_timeseries(replicates=1, seeds=0)
     assert_slide_png(plots.plot_states(frame, tmp_path / "s.png", title="One run"))
     assert_slide_png(plots.plot_adoption_by_source(frame, tmp_path / "a.png"))

@@ -16,6 +16,7 @@ import pytest
 
 from sim import __version__
 from sim.analysis.compare import Comparison, compare
+from sim.core.kernels import HISTORY_COLUMNS
 from sim.core.kpis import CARD_KPIS, KPI, KPI_NAMES, KPIS
 from sim.present import figures as plots
 from sim.present.report import REPORT_NAME, RUN_SECTIONS, write_run_report
@@ -27,6 +28,7 @@ from sim.present.report_text import (
     format_value,
     setting_changes,
     verdict,
+    with_count,
 )
 from sim.scenario.load import Scenario
 from sim.scenario.schema import Event
@@ -153,18 +155,24 @@ def hand_table() -> pd.DataFrame:
     columns = ["replicate", "week", "stimulus_paid", "stimulus_talk", "stimulus_share",
                "stimulus_seed", "fmot_buy", "fmot_reject", "experiences", "umot_positive",
                "umot_negative", "revenue", "cost"]
-    return pd.DataFrame(rows, columns=columns)
+    table = pd.DataFrame(rows, columns=columns)
+    # of the shares, one in each replicate is of a first experience (positive); seeds adopt
+    table["umot_first_positive"] = [0, 1, 1, 0]
+    table["adopted_seed"] = table["stimulus_seed"]
+    for column in HISTORY_COLUMNS:  # every other count: none
+        if column not in table:
+            table[column] = 0
+    return table
 
 
 def test_funnel_totals_worked_by_hand():
     funnel = plots.funnel_totals(hand_table())
-    # Replicate 0: stimulated 2+1+0 + 1+1+1 = 6; decided (1+1) + (2+1) = 5; bought 3; shares 2
-    # of 4 experiences, so shared = 3 x 0.5 = 1.5, half of it positive (1 of 2 shares).
-    # Replicate 1: stimulated 4 + 4 = 8 (seeds are not stimulated); decided 2 + 4 = 6; bought 3;
-    # 2 shares of 4 experiences: shared 1.5, all positive; 2 seeded.
+    # Replicate 0: stimulated 2+1+0 + 1+1+1 = 6; decided (1+1) + (2+1) = 5; bought 3; of its 2
+    # shares one is of a first experience, positive. Replicate 1: stimulated 4 + 4 = 8 (seeds are
+    # not stimulated); decided 2 + 4 = 6; bought 3; one first experience shared; 2 seeded.
     expected = pd.DataFrame({"stimulated": [6.0, 8.0], "decided": [5.0, 6.0],
-                             "bought": [3.0, 3.0], "shared": [1.5, 1.5],
-                             "shared_positive": [0.75, 1.5], "seeded": [0.0, 2.0]})
+                             "bought": [3.0, 3.0], "shared": [1.0, 1.0],
+                             "shared_positive": [1.0, 1.0], "seeded": [0.0, 2.0]})
     pd.testing.assert_frame_equal(funnel.reset_index(drop=True), expected)
 
 
@@ -186,7 +194,7 @@ def test_band_by_week_leaves_out_undefined_replicates():
     frame = pd.DataFrame({"replicate": [0, 1, 2, 0, 1, 2], "week": [0, 0, 0, 1, 1, 1],
                           "x": [1.0, np.nan, 3.0, np.nan, np.nan, np.nan]})
     band = plots.band_by_week(frame, "x")
-    assert band.loc[0, "median"] == 2.0  # the median of 1 and 3
+    assert band.loc[0, "mean"] == 2.0  # the mean of 1 and 3
     assert band.loc[1].isna().all()  # undefined in every replicate
 
 
@@ -377,9 +385,10 @@ def test_comparison_report_has_every_section_and_a_verdict_per_kpi(comparison,
     for name in comparison.names:
         assert f'href="{name}/report.html"' in html
     rows = page.kpi_rows
-    for kpi in CARD_KPIS:
+    for kpi in CARD_KPIS:  # a share of customers with its count beside it: "50.7% (254)"
         for result in comparison.results.values():
-            assert format_value(kpi, result.summary[kpi]["mean"]) in rows[kpi]
+            mean = result.summary[kpi]["mean"]
+            assert with_count(kpi, format_value(kpi, mean), mean * result.n) in rows[kpi]
     differences = comparison.differences.set_index("kpi")
     for kpi in KPI_NAMES:
         d = differences.loc[kpi]

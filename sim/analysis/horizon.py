@@ -11,25 +11,25 @@ import pandas as pd
 
 from sim.analysis.compare import Comparison, compare
 
-TAIL_FRACTION = 0.05  # a median peak in the last 5% of the weeks has not been passed
+TAIL_FRACTION = 0.05  # a mean peak in the last 5% of the weeks has not been passed
 LONGER = 1.5  # how much longer the check runs
 CHECKED_KPIS = ("adopted_fraction", "profit", "roi", "nps")
 
 
 def horizon_warnings(name: str, result: Any) -> list[str]:
     """What about `result` (one scenario's replications) depends on its horizon: adoption that
-    has not peaked (the median peak week in the last TAIL_FRACTION of the weeks) and a median
-    profit still below zero at the end."""
+    has not peaked (the mean peak week in the last TAIL_FRACTION of the weeks) and a mean
+    profit still below zero at the end: means, as the KPI tables report."""
     weeks = result.scenario.weeks
     warnings = []
-    peak = float(result.runs["peak_adoption_week"].median())
+    peak = float(result.runs["peak_adoption_week"].mean())
     if np.isfinite(peak) and peak >= weeks * (1.0 - TAIL_FRACTION) - 1:
-        warnings.append(f"{name}: adoption has not peaked by week {weeks} (median peak week "
+        warnings.append(f"{name}: adoption has not peaked by week {weeks} (mean peak week "
                         f"{peak:.0f}); answers about the S-curve may change with a longer "
                         f"horizon")
-    profit = float(result.runs["profit"].median())
+    profit = float(result.runs["profit"].mean())
     if profit < 0:
-        warnings.append(f"{name}: profit has not broken even by week {weeks} (median "
+        warnings.append(f"{name}: profit has not broken even by week {weeks} (mean "
                         f"{profit:,.0f})")
     return warnings
 

@@ -58,15 +58,15 @@ LAYOUT_SEED = 1  # the spring layout's random start: the same graph is always dr
 # The moments of one week, in the order of the circle of life: (circle_flows key, label, colour).
 FLOW_BARS: tuple[tuple[str, str, str], ...] = (
     ("stimulus", "Stimulus (to ZMOT)", STATE_COLOURS[State.ZMOT]),
-    ("seed", "Seeded (to SMOT)", SOURCE_COLOURS[Source.SEED]),
-    ("fmot_buy", "FMOT: buy", STATE_COLOURS[State.SMOT]),
-    ("fmot_reject", "FMOT: reject", STATE_COLOURS[State.REJECTED]),
-    ("winback", "Won back", STATE_COLOURS[State.ZMOT]),
+    ("adopters_seed", "Seeded (to SMOT)", SOURCE_COLOURS[Source.SEED]),
+    ("fmot_purchases", "FMOT: buy", STATE_COLOURS[State.SMOT]),
+    ("fmot_rejections", "FMOT: reject", STATE_COLOURS[State.REJECTED]),
+    ("won_back", "Won back", STATE_COLOURS[State.ZMOT]),
     ("experiences", "Experience (SMOT)", STATE_COLOURS[State.LOYAL]),
-    ("umot_positive", "UMOT: positive share", POSITIVE_COLOUR),
-    ("umot_negative", "UMOT: negative share", NEGATIVE_COLOUR),
-    ("repurchase", "Repurchase", STATE_COLOURS[State.SMOT]),
-    ("churn", "Churn", STATE_COLOURS[State.CHURNED]),
+    ("shares_positive", "UMOT: positive share", POSITIVE_COLOUR),
+    ("shares_negative", "UMOT: negative share", NEGATIVE_COLOUR),
+    ("repurchases", "Repurchase", STATE_COLOURS[State.SMOT]),
+    ("churns", "Churn", STATE_COLOURS[State.CHURNED]),
 )
 
 _STATE_RGB = np.array([[int(STATE_COLOURS[s][k: k + 2], 16) / 255 for k in (1, 3, 5)]

@@ -122,6 +122,10 @@ class Column(IntEnum):
     PROMISE_SHORTFALL = 36  # sum over the week's experiences of max(0, B - delta - P)
     CREDIBILITY = 37  # C at the end of the week (4.7)
     CONTENT_PASSED = 38  # paid content passed on by the customers it reached (4.3)
+    # shares of a customer's first experience after buying at FMOT (seeds' excluded): the last
+    # stage of the journey funnel, a subset of FMOT_BUY (4.5)
+    UMOT_FIRST_POSITIVE = 39
+    UMOT_FIRST_NEGATIVE = 40
 
 
 HISTORY_COLUMNS: tuple[str, ...] = tuple(column.name.lower() for column in Column)
@@ -178,6 +182,9 @@ class Params(NamedTuple):
     credibility_gain: float  # alpha_C+, per week
     margin: float
     seed_cost: float
+    # the budget's programmes: what each may pay before it stops (0: no such programme; 6)
+    referral_allowance: float
+    quality_allowance: float
 
 
 class Levers(NamedTuple):
@@ -192,6 +199,11 @@ class Levers(NamedTuple):
     referral_reward: np.ndarray
     quality_unit_cost: np.ndarray  # cost of the quality delivered with one paid purchase
     pass_on: np.ndarray  # probability a customer reached by paid media passes its content on
+    # the same levers while the budget's referral and quality programmes run (section 6)
+    funded_share_boost: np.ndarray
+    funded_referral_reward: np.ndarray
+    funded_quality: np.ndarray
+    funded_quality_unit_cost: np.ndarray
 
 
 def pass_on_probability(base: float, brand_odds: float, heaviness: np.ndarray) -> np.ndarray:
@@ -337,6 +349,43 @@ def choose_ranked_seeds(ranking, count, c, taken):
             taken[i] = True
             k += 1
     return chosen[:k]
+
+
+@njit(cache=True)
+def review_budget(prm, m):
+    """4.1 A budget programme whose payments so far reached its allowance stops from this week
+    (section 6: budgets are reviewed weekly, so one week's payments may overshoot)."""
+    if m.brand[Brand.REFERRAL_ON] > 0.0 and m.brand[Brand.REFERRAL_PAID] >= prm.referral_allowance:
+        m.brand[Brand.REFERRAL_ON] = 0.0
+    if m.brand[Brand.QUALITY_ON] > 0.0 and m.brand[Brand.QUALITY_PAID] >= prm.quality_allowance:
+        m.brand[Brand.QUALITY_ON] = 0.0
+
+
+@njit(cache=True, inline="always")
+def _pay_quality(t, lev, m, row):
+    """The quality cost of one paid purchase in week t: the lifted quality's while the budget's
+    quality programme runs (counted against it), else the week's."""
+    _pay(m, row, Column.COST_QUALITY, Brand.QUALITY_ON, Brand.QUALITY_PAID,
+         lev.funded_quality_unit_cost[t], lev.quality_unit_cost[t])
+
+
+@njit(cache=True, inline="always")
+def _pay_referral(t, lev, m, row):
+    """The reward for one purchase by a share-recruited customer in week t: the budget's
+    programme's while it runs (counted against it), else the week's referral events'."""
+    _pay(m, row, Column.COST_REFERRAL, Brand.REFERRAL_ON, Brand.REFERRAL_PAID,
+         lev.funded_referral_reward[t], lev.referral_reward[t])
+
+
+@njit(cache=True, inline="always")
+def _pay(m, row, column, running, paid, funded, unfunded):
+    """One payment into row[column]: `funded` while the budget programme flagged at
+    m.brand[running] runs (and added to what it paid, m.brand[paid]), else `unfunded`."""
+    if m.brand[running] > 0.0:
+        m.brand[paid] += funded
+        row[column] += funded
+    else:
+        row[column] += unfunded
 
 
 @njit(cache=True)
@@ -657,9 +706,9 @@ def fmot(seed, t, prm, lev, c, m, row, parallel):
                 continue
             row[Column.FMOT_BUY] += 1
             row[Column.REVENUE] += prm.margin
-            row[Column.COST_QUALITY] += lev.quality_unit_cost[t]
+            _pay_quality(t, lev, m, row)
             if c.source[i] == SHARE:
-                row[Column.COST_REFERRAL] += lev.referral_reward[t]
+                _pay_referral(t, lev, m, row)
             if c.adopted_week[i] < 0:
                 _adopt(t, c, i, row)
             _mark_talk_changed(m, i)
@@ -758,6 +807,8 @@ def _count_judged(t, prm, lev, c, m, row):
                 posts[Total.POOL_POSITIVE + sign] += 1
                 posts[Total.POOL_POSITIVE_P + sign] += _fixed(performance, PERFORMANCE_SCALE)
                 row[Column.UMOT_NEGATIVE if sign else Column.UMOT_POSITIVE] += 1
+                if c.experiences[i] == 1 and c.source[i] != SEED:
+                    row[Column.UMOT_FIRST_NEGATIVE if sign else Column.UMOT_FIRST_POSITIVE] += 1
             _mark_talk_changed(m, i)
     _post_to_pool(t, prm, m, posts)
 
@@ -768,12 +819,16 @@ def _judge_chunk(key, t, prm, lev, c, m, b):
     decides whether it shares (SHARED in m.outcome) and becomes LOYAL; lists those who judged,
     returns how many."""
     k = b * CHUNK
+    quality_funded = m.brand[Brand.QUALITY_ON] > 0.0
+    quality = lev.funded_quality[t] if quality_funded else lev.quality[t]
+    referral_funded = m.brand[Brand.REFERRAL_ON] > 0.0
+    share_boost = lev.funded_share_boost[t] if referral_funded else lev.share_boost[t]
     for i in range(b * CHUNK, min(c.state.shape[0], (b + 1) * CHUNK)):
         if c.state[i] != SMOT or t < c.entered[i] + prm.smot_weeks - 1:
             continue
         ck = customer_key(key, i)
         xi = normal(ck, PERFORMANCE_A, PERFORMANCE_B)
-        performance = np.float32(min(max(lev.quality[t] + lev.quality_sd[t] * xi, 0.0), 1.0))
+        performance = np.float32(min(max(quality + lev.quality_sd[t] * xi, 0.0), 1.0))
         gap = performance - c.expectation[i]
         felt = gap if gap >= 0.0 else prm.loss_aversion * gap
         valence = np.float32(math.tanh(2.0 * ((2.0 * performance - 1.0) / 2.0 + felt)))
@@ -784,7 +839,7 @@ def _judge_chunk(key, t, prm, lev, c, m, b):
         _remember(prm, c, i, valence)
         if prm.emotional_sharing:
             share = _probability_with_log_odds(
-                prm.share_base, _emotion_log_odds(prm, m, arousal, valence) + lev.share_boost[t])
+                prm.share_base, _emotion_log_odds(prm, m, arousal, valence) + share_boost)
         else:
             share = prm.share_base
         shares = draw(ck, SHARE_DRAW) < share
@@ -852,7 +907,7 @@ def loyalty(seed, t, prm, lev, c, m, row, parallel):
             if c.state[i] == SMOT:
                 row[Column.REPURCHASE] += 1
                 row[Column.REVENUE] += prm.margin
-                row[Column.COST_QUALITY] += lev.quality_unit_cost[t]
+                _pay_quality(t, lev, m, row)
             else:
                 row[Column.CHURN] += 1
                 _mark_talk_changed(m, i)
@@ -1044,6 +1099,7 @@ def step(seed, t, prm, lev, net, c, m, row, seeded, parallel):
     """One week, sub-steps 4.1-4.7 in MODEL.md's order; `row` receives the week's history. With
     `parallel`, the passes over customers run on Numba's threads (the same results, bit for bit).
     Returns the number of share messages in flight (to arrive next week)."""
+    review_budget(prm, m)  # 4.1
     apply_seeds(t, prm, lev, c, m, row, seeded)  # 4.1
     p_t = paid_media(t, prm, lev, m)  # 4.2
     deliver_shares(seed, t, prm, lev, net, c, m, row)  # 4.3 shares and passed-on content

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
+from sim.core.stages import STATE_LABELS, State
+
 
 class Direction(IntEnum):
     """Which way a KPI is better: higher, lower, or neither (it describes, it does not judge)."""
@@ -80,6 +82,37 @@ KPIS: tuple[Kpi, ...] = (
         down="fewer"),
     Kpi("adopters_seed", "customers", _NEITHER, "seeded customers", "Seeded",
         "seeded customers", up="more", down="fewer"),
+    # The run's books: the journeys, purchases and shares counted over the whole run, and where
+    # customers are at the end. Every figure and report draws these rows (their mean over runs),
+    # so a number means the same wherever it is printed. A customer can make several journeys.
+    *(Kpi(name, "customers", _NEITHER, label, label.capitalize(), meaning, up="more",
+          down="fewer") for name, label, meaning in (
+        ("research_entries", "journeys into research",
+         "entries into research (ZMOT) by paid media, talk or shares, win-backs included; seeds "
+         "skip research"),
+        ("share_entries", "journeys into research brought by a share",
+         "entries into research (ZMOT) that a share started"),
+        ("won_back", "rejecters won back", "rejected customers back in research (ZMOT)"),
+        ("fmot_decisions", "decisions at the first moment of truth",
+         "decisions at FMOT, to buy or to reject"),
+        ("fmot_purchases", "purchases at the first moment of truth",
+         "purchases at FMOT (each customer's first purchase, seeds excluded)"),
+        ("fmot_rejections", "rejections at the first moment of truth", "rejections at FMOT"),
+        ("experiences", "experiences judged",
+         "experiences judged after use (SMOT): first purchases, seeds' and repeat purchases"),
+        ("repurchases", "repeat purchases", "returns of loyal customers that ended in a purchase"),
+        ("churns", "customers churned", "returns of loyal customers that ended in churn"),
+        ("shares_positive", "positive shares", "positive shares after an experience (UMOT)"),
+        ("shares_negative", "negative shares", "negative shares after an experience (UMOT)"),
+        ("first_shares_positive", "positive shares of a first experience",
+         "positive shares of the first experience after buying at FMOT"),
+        ("first_shares_negative", "negative shares of a first experience",
+         "negative shares of the first experience after buying at FMOT"),
+    )),
+    *(Kpi(f"{state.column}_at_end", "customers", _NEITHER,
+          f"{STATE_LABELS[state]} at the end", f"{STATE_LABELS[state]} at the end",
+          f"customers in state {state.name} at the horizon", up="more", down="fewer")
+      for state in State),
     Kpi("peak_adoption_week", "week", _LOWER, "peak of first purchases", "Peak week",
         "week of most first purchases (9-week centred moving average)", headline=True,
         up="later", down="earlier"),  # an earlier peak: faster take-off

@@ -11,7 +11,7 @@ import numpy as np
 
 from sim.core.kernels import DETRACTOR_VALENCE, PROMOTER_VALENCE, Column
 from sim.core.kpis import KPI_NAMES
-from sim.core.stages import ACQUISITION_SOURCES, Source
+from sim.core.stages import ACQUISITION_SOURCES, Source, State
 from sim.core.state import Customers
 
 PEAK_SMOOTHING_WEEKS = 9  # centred moving average before finding the peak (MODEL.md section 7)
@@ -43,6 +43,39 @@ def weekly_outcomes(history: np.ndarray) -> dict[str, np.ndarray]:
         }
 
 
+# The run's books in the KPI table, each the total over the run of these history columns; the
+# customers in each state at the end are the `<state>_at_end` rows. `compute_kpis` and the figures
+# (from a timeseries table) both count them from here, so they cannot disagree.
+BOOK_TOTALS: dict[str, tuple[Column, ...]] = {
+    **{f"adopters_{source.column}": (Column(Column.ADOPTED_PAID + source),)
+       for source in ACQUISITION_SOURCES},
+    "research_entries": (Column.STIMULUS_PAID, Column.STIMULUS_TALK, Column.STIMULUS_SHARE),
+    "share_entries": (Column.STIMULUS_SHARE,),
+    "won_back": (Column.WINBACK,),
+    "fmot_decisions": (Column.FMOT_BUY, Column.FMOT_REJECT),
+    "fmot_purchases": (Column.FMOT_BUY,),
+    "fmot_rejections": (Column.FMOT_REJECT,),
+    "experiences": (Column.EXPERIENCES,),
+    "repurchases": (Column.REPURCHASE,),
+    "churns": (Column.CHURN,),
+    "shares_positive": (Column.UMOT_POSITIVE,),
+    "shares_negative": (Column.UMOT_NEGATIVE,),
+    "first_shares_positive": (Column.UMOT_FIRST_POSITIVE,),
+    "first_shares_negative": (Column.UMOT_FIRST_NEGATIVE,),
+}
+AT_END: dict[str, State] = {f"{state.column}_at_end": state for state in State}
+
+
+def _books(history: np.ndarray, customers: Customers) -> dict[str, float]:
+    """The run's books: `BOOK_TOTALS` over the run and the customers in each state at the end."""
+    totals = history.sum(axis=0)
+    books = {name: float(sum(totals[column] for column in columns))
+             for name, columns in BOOK_TOTALS.items()}
+    at_end = np.bincount(customers.state, minlength=len(State))
+    books.update({name: float(at_end[state]) for name, state in AT_END.items()})
+    return books
+
+
 def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator > 0 else math.nan
 
@@ -53,12 +86,11 @@ def compute_kpis(history: np.ndarray, customers: Customers, scenario) -> dict[st
     n = customers.state.shape[0]
     first_adopted = Column.ADOPTED_PAID
     adopters_by_week = history[:, first_adopted: first_adopted + len(ACQUISITION_SOURCES)]
-    by_source = adopters_by_week.sum(axis=0)
-    adopters = float(by_source.sum())
-    kpis: dict[str, float] = {"adopted_fraction": adopters / n}
+    kpis = _books(history, customers)
+    by_source = [kpis[f"adopters_{source.column}"] for source in ACQUISITION_SOURCES]
+    adopters = float(sum(by_source))
+    kpis["adopted_fraction"] = adopters / n
     kpis["wom_share"] = _ratio(by_source[Source.TALK] + by_source[Source.SHARE], adopters)
-    for source in ACQUISITION_SOURCES:
-        kpis[f"adopters_{source.column}"] = float(by_source[source])
 
     first_purchases = adopters_by_week[:, : Source.SEED].sum(axis=1)
     if first_purchases.sum() > 0:

@@ -117,6 +117,11 @@ class Brand(IntEnum):
 
     ADSTOCK = 0  # A_{t-1}, paid media's carry-over (4.2)
     CREDIBILITY = 1  # C_t, how far customers believe the promise (4.7)
+    # the budget's programmes (section 6): 1 while each runs, and what each has paid so far
+    REFERRAL_ON = 2
+    QUALITY_ON = 3
+    REFERRAL_PAID = 4
+    QUALITY_PAID = 5
 
 
 class Emotion(IntEnum):
@@ -186,11 +191,13 @@ class Market(NamedTuple):
 
 def new_market(n: int, pool_weeks: int, initial_adstock: float,
                emotion_prior: tuple[float, float, float, float],
-               in_market: np.ndarray | None = None) -> Market:
+               in_market: np.ndarray | None = None,
+               programmes: tuple[bool, bool] = (False, False)) -> Market:
     """An empty market: no posts, no messages in flight, adstock at its steady state, the promise
     fully believed, and the typical experience at `emotion_prior` (arousal mean and sd, valence
     mean and sd) until experiences are judged. `in_market` flags the customers in the market
-    (uint8, 1: in); None means everybody."""
+    (uint8, 1: in); None means everybody. `programmes` says whether the budget's referral and
+    quality programmes run from the start (they have money)."""
     return Market(
         pool_positive=np.zeros(pool_weeks, dtype=np.int64),
         pool_negative=np.zeros(pool_weeks, dtype=np.int64),
@@ -213,7 +220,8 @@ def new_market(n: int, pool_weeks: int, initial_adstock: float,
         acted=np.zeros(n, dtype=np.int32),
         chunk_acted=np.zeros(-(-n // CHUNK), dtype=np.int64),
         outcome=np.zeros(n, dtype=np.int8),
-        brand=np.array([initial_adstock, 1.0], dtype=np.float64),
+        brand=np.array([initial_adstock, 1.0, float(programmes[0]), float(programmes[1]), 0.0,
+                        0.0], dtype=np.float64),
         emotion=np.array([0.0] * Emotion.AROUSAL_MEAN + list(emotion_prior), dtype=np.float64),
         in_market=(np.zeros(0, dtype=np.uint8) if in_market is None
                    else np.ascontiguousarray(in_market, dtype=np.uint8)),

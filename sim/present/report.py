@@ -30,13 +30,16 @@ from sim.present import figures as plots
 from sim.present.figures.comparison import SCENARIO_COLOURS
 from sim.present.report_text import (
     amount,
+    budget_note,
     describe_event,
     format_interval,
     format_value,
     kpi_label,
     setting_changes,
+    with_count,
 )
 from sim.run.results import SimulationResult, summarise
+from sim.scenario.events import paid_spend
 from sim.scenario.load import Scenario, ScenarioError
 
 REPORT_NAME = "report.html"
@@ -67,7 +70,7 @@ _ECONOMICS_AFTER_COSTS = ("cost", "profit", "discounted_profit", "roi", "cac", "
 RUN_FIGURES = {
     "states.png": (
         "Where customers are, week by week",
-        "Customers in each state of the circle of life. Lines are the median run; the shaded "
+        "Customers in each state of the circle of life. Lines are the mean of the runs; the shaded "
         "band holds 90% of runs (5th to 95th percentile). The lower panel zooms on customers "
         "researching (ZMOT) and using the product (SMOT)."),
     "adoption_by_source.png": (
@@ -93,7 +96,8 @@ RUN_FIGURES = {
         "believe the brand's promise (credibility). Shaded: the scenario's event windows."),
     "cumulative_profit.png": (
         "Cumulative profit",
-        "Revenue, cost and profit to date. Lines are the median run; bands hold 90% of runs."),
+        "Revenue, cost and profit to date. Lines are the mean of the runs; bands hold 90% of "
+        "runs."),
 }
 
 
@@ -105,6 +109,7 @@ def scenario_block(name: str, result: SimulationResult, first: Scenario | None
     """What a result's scenario is, for the template: facts, events, what it changes from the
     file it extends (and from `first`, the reference of a comparison, if given)."""
     scenario = result.scenario
+    sized_for = scenario.economics.sized_for
     block: dict[str, Any] = {
         "name": name,
         "description": scenario.description,
@@ -114,7 +119,11 @@ def scenario_block(name: str, result: SimulationResult, first: Scenario | None
             ("Network", scenario.network.kind.replace("_", "-")),
             ("Horizon", f"{scenario.weeks} weeks"),
             ("Runs", f"{scenario.replications}"),
-            ("Paid media", f"{amount(scenario.media.spend)} a week"),
+            ("Paid media", f"{amount(paid_spend(scenario) * result.n / sized_for)} a week"
+                           + (f" ({amount(paid_spend(scenario))} per {sized_for:,} customers)"
+                              if result.n != sized_for else "")),
+            *([("Budget", note.removeprefix("budget "))] if (note := budget_note(result))
+              else []),
             ("Quality", f"{scenario.product.quality:g}"),
             ("Brand promise", f"{scenario.media.promise:g}"),
             ("Margin", f"{amount(scenario.economics.margin)} a purchase"),
@@ -141,10 +150,12 @@ def scenario_block(name: str, result: SimulationResult, first: Scenario | None
 # --- tables -------------------------------------------------------------------------------------
 
 
-def kpi_cells(kpi: str, stats: Mapping[str, float]) -> dict[str, str]:
-    """A KPI's mean and interval, formatted."""
-    return {"mean": format_value(kpi, stats["mean"]), "p05": format_value(kpi, stats["p05"]),
-            "p95": format_value(kpi, stats["p95"])}
+def kpi_cells(kpi: str, stats: Mapping[str, float], customers: float = math.nan
+              ) -> dict[str, str]:
+    """A KPI's mean and interval, formatted; a share of all `customers` with its count beside
+    it ("86.4% (8,640)")."""
+    return {key: with_count(kpi, format_value(kpi, stats[key]), stats[key] * customers)
+            for key in ("mean", "p05", "p95")}
 
 
 def _cost_kinds(result: SimulationResult) -> dict[str, dict[str, float]]:
@@ -174,7 +185,7 @@ def economics_rows(results: Sequence[SimulationResult]) -> list[dict[str, Any]]:
 def kpi_row(kpi: str, results: Sequence[SimulationResult]) -> dict[str, Any]:
     """A KPI's row of a table with one column per result: its label, meaning and cells."""
     return {"kpi": kpi, "label": kpi_label(kpi), "doc": KPI[kpi].meaning,
-            "total": False, "cells": [kpi_cells(kpi, r.summary[kpi]) for r in results]}
+            "total": False, "cells": [kpi_cells(kpi, r.summary[kpi], r.n) for r in results]}
 
 
 def _headline_cards(result: SimulationResult) -> list[dict[str, str]]:
@@ -298,7 +309,7 @@ def render_run_report(result: SimulationResult, command: str | None = None,
         "columns": [scenario.name],
         "economics": economics_rows([result]),
         "kpis": [{"kpi": kpi, "label": kpi_label(kpi),
-                  "doc": KPI[kpi].meaning, **kpi_cells(kpi, result.summary[kpi])}
+                  "doc": KPI[kpi].meaning, **kpi_cells(kpi, result.summary[kpi], result.n)}
                  for kpi in KPI_NAMES],
         "provenance": provenance(command, {scenario.name: scenario}, result.seeds,
                                   scenario.seed),

@@ -66,12 +66,12 @@ COMPARISON_FIGURES: dict[str, tuple[Callable[[Comparison, Path], Path], str, str
     "profit.png": (
         plot_profit,
         "Cumulative profit by scenario, and when each breaks even",
-        "Profit to date. Lines are the median run; bands hold 90% of runs; a dot on the zero "
-        "line marks the week from which a scenario's median run stays in profit."),
+        "Profit to date. Lines are the mean of the runs; bands hold 90% of runs; a dot on the "
+        "zero line marks the week from which a scenario's mean stays in profit."),
     "adoption.png": (
         plot_adoption,
         "Adoption over time by scenario",
-        "Customers who ever bought, in percent. Lines are the median run; bands hold 90% of "
+        "Customers who ever bought, in percent. Lines are the mean of the runs; bands hold 90% of "
         "runs."),
 }
 

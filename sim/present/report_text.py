@@ -15,6 +15,7 @@ from typing import Any
 
 from sim.core.kpis import KPI
 from sim.present.figures import difference_tone
+from sim.scenario.events import budget_seed_event, money_scale, paid_spend
 from sim.scenario.load import Scenario
 from sim.scenario.schema import SECTIONS, Event, TopParams
 
@@ -38,6 +39,45 @@ def amount(value: float) -> str:
     if size >= 100 or size == 0:
         return f"{size:,.0f}"
     return f"{size:,.2f}"
+
+
+def spend_note(scenario, customers: int) -> str | None:
+    """How the scenario's weekly spends were scaled to a market of `customers` (None when they
+    were sized for it): 'spends are sized for 10,000 customers (economics.sized_for); this
+    market of 2,000 spends 0.2 x: paid media 1,000 a week'."""
+    sized_for = scenario.economics.sized_for
+    if customers == sized_for:
+        return None
+    scale = money_scale(scenario, customers)
+    return (f"spends are sized for {sized_for:,} customers (economics.sized_for); this market of "
+            f"{customers:,} spends {scale:.3g} x: paid media "
+            f"{amount(paid_spend(scenario) * scale)} a week")
+
+
+def budget_note(result: Any) -> str | None:
+    """How a result's budget was split and spent (None without a budget), the programmes'
+    spending as the mean over runs of all referral rewards and quality costs paid: 'budget
+    780,000: ads 50% (390,000, 2,500 a week), seeding 20% (6,240 customers), ...'."""
+    scenario, customers = result.scenario, result.n
+    budget = scenario.budget
+    if budget.total <= 0:
+        return None
+    spent = result.timeseries.groupby("replicate")[["cost_referral", "cost_quality"]].sum().mean()
+    money = budget.total * money_scale(scenario, customers)
+    parts = []
+    if budget.to_ads > 0:
+        weekly = paid_spend(scenario) * money_scale(scenario, customers)
+        parts.append(f"ads {budget.to_ads:.0%} ({amount(budget.to_ads * money)}, "
+                     f"{amount(weekly)} a week)")
+    seeds = budget_seed_event(scenario, customers)
+    if seeds is not None:
+        parts.append(f"seeding {budget.to_seeding:.0%} ({seeds.count:,} customers)")
+    for share, kind, column in ((budget.to_referral, "referral", "cost_referral"),
+                                (budget.to_quality, "quality", "cost_quality")):
+        if share > 0:
+            parts.append(f"{kind} {share:.0%} ({amount(share * money)}; spent "
+                         f"{amount(spent[column])} on average)")
+    return f"budget {amount(money)}: " + ", ".join(parts)
 
 
 def _number(kpi: str, value: float) -> str:

@@ -28,7 +28,13 @@ from sim.core.state import Customers, Market, new_customers, new_market
 from sim.graph import Graph
 from sim.graph.cache import cached_graph
 from sim.run.results import history_table
-from sim.scenario.events import SeedingSchedule, build_levers
+from sim.scenario.events import (
+    SeedingSchedule,
+    budget_allowances,
+    build_levers,
+    money_scale,
+    paid_spend,
+)
 
 GRAPH_SEED_LABEL = 1  # the graph seed is derived from the scenario seed under this label
 # Below this many customers a week's passes run on one thread: starting a parallel region costs
@@ -52,12 +58,13 @@ def build_scenario_graph(scenario) -> Graph:
     return cached_graph(scenario.network, graph_seed(scenario), base_dir)
 
 
-def pack_params(scenario, market_size: int) -> Params:
-    """The scenario's scalar parameters as the kernel takes them, for a run with `market_size`
-    customers in the market (M, see `in_market_flags`)."""
+def pack_params(scenario, market_size: int, customers: int) -> Params:
+    """The scenario's scalar parameters as the kernel takes them, for a run of `customers` with
+    `market_size` of them in the market (M, see `in_market_flags`)."""
     media, journey, sharing, loyalty = (
         scenario.media, scenario.journey, scenario.sharing, scenario.loyalty)
     imitation, mixing = float(scenario.market.imitation), float(scenario.market.mixing)
+    referral_allowance, quality_allowance = budget_allowances(scenario, customers)
     return Params(
         innovation=float(scenario.market.innovation),
         imitation=imitation,
@@ -68,7 +75,8 @@ def pack_params(scenario, market_size: int) -> Params:
         emotional_talk=scenario.market.talk == "emotional",
         adstock_decay=float(media.adstock_decay),
         elasticity=float(media.elasticity),
-        reference_adstock=media.reference_spend / (1.0 - media.adstock_decay),
+        reference_adstock=(media.reference_spend * money_scale(scenario, customers)
+                           / (1.0 - media.adstock_decay)),
         decide_probability=1.0 / (1.0 + journey.zmot_weeks),
         sources=int(journey.sources),
         conversion=float(journey.conversion),
@@ -100,6 +108,8 @@ def pack_params(scenario, market_size: int) -> Params:
         credibility_gain=float(media.credibility_gain),
         margin=float(scenario.economics.margin),
         seed_cost=float(scenario.economics.seed_cost),
+        referral_allowance=referral_allowance,
+        quality_allowance=quality_allowance,
     )
 
 
@@ -143,15 +153,17 @@ class Engine:
         self.weeks = scenario.weeks
         in_market = in_market_flags(float(scenario.market.potential), self.seed, self.n)
         self.params = pack_params(
-            scenario, self.n if in_market is None else int(in_market.sum()))
-        self.levers = build_levers(scenario)
+            scenario, self.n if in_market is None else int(in_market.sum()), self.n)
+        self.levers = build_levers(scenario, self.n)
         self.net = kernel_net(self.graph)
         self.seeding = SeedingSchedule(scenario, self.graph, self.seed)
         self.customers: Customers = new_customers(self.n)
         media = scenario.media
         self.market: Market = new_market(
-            self.n, scenario.sharing.pool_weeks, media.spend / (1.0 - media.adstock_decay),
-            EMOTION_PRIOR, in_market)
+            self.n, scenario.sharing.pool_weeks,
+            paid_spend(scenario) * money_scale(scenario, self.n) / (1.0 - media.adstock_decay),
+            EMOTION_PRIOR, in_market,
+            programmes=(self.params.referral_allowance > 0, self.params.quality_allowance > 0))
         self.history = np.zeros((self.weeks, len(HISTORY_COLUMNS)), dtype=np.float64)
         self.week = 0  # the next week to simulate
         self.messages_in_flight = 0

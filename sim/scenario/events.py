@@ -31,11 +31,47 @@ if TYPE_CHECKING:
     from sim.scenario.load import Scenario
 
 
-def build_levers(scenario) -> Levers:
-    """Per-week arrays of every lever over the scenario's horizon, events applied."""
+def money_scale(scenario, customers: int) -> float:
+    """What the scenario's weekly spends are multiplied by in a market of `customers`: they are
+    sized for `economics.sized_for` customers, and paid media reaches people in proportion."""
+    return customers / scenario.economics.sized_for
+
+
+def paid_spend(scenario) -> float:
+    """The weekly paid spend before campaigns, as sized for `economics.sized_for` customers: the
+    budget's ads share spread evenly over the weeks, or else `media.spend`."""
+    budget = scenario.budget
+    if budget.total > 0:
+        return budget.to_ads * budget.total / scenario.weeks
+    return scenario.media.spend
+
+
+def budget_allowances(scenario, customers: int) -> tuple[float, float]:
+    """What the budget's referral and quality programmes may pay in a market of `customers`
+    (0: no such programme)."""
+    budget = scenario.budget
+    money = budget.total * money_scale(scenario, customers)
+    return budget.to_referral * money, budget.to_quality * money
+
+
+def budget_seed_event(scenario, customers: int) -> Event | None:
+    """The budget's seeding share as a seed event in week 0: as many customers as its money
+    buys at `economics.seed_cost` each in a market of `customers` (None: no seeding share)."""
+    budget = scenario.budget
+    if budget.total <= 0 or budget.to_seeding <= 0:
+        return None
+    money = budget.to_seeding * budget.total * money_scale(scenario, customers)
+    count = min(int(money // scenario.economics.seed_cost), customers)
+    return Event(kind="seed", week=0, count=count, strategy=budget.seed_strategy)
+
+
+def build_levers(scenario, customers: int) -> Levers:
+    """Per-week arrays of every lever over the scenario's horizon for a market of `customers`,
+    events applied, spends scaled by `money_scale`."""
     weeks = scenario.weeks
+    spend = paid_spend(scenario)
     levers = Levers(
-        spend=np.full(weeks, scenario.media.spend, dtype=np.float64),
+        spend=np.full(weeks, spend, dtype=np.float64),
         quality=np.full(weeks, scenario.product.quality, dtype=np.float64),
         quality_sd=np.full(weeks, scenario.product.quality_sd, dtype=np.float64),
         promise=np.full(weeks, scenario.media.promise, dtype=np.float64),
@@ -44,10 +80,14 @@ def build_levers(scenario) -> Levers:
         referral_reward=np.zeros(weeks, dtype=np.float64),
         quality_unit_cost=np.zeros(weeks, dtype=np.float64),
         pass_on=np.zeros(weeks, dtype=np.float64),
+        funded_share_boost=np.zeros(weeks, dtype=np.float64),
+        funded_referral_reward=np.zeros(weeks, dtype=np.float64),
+        funded_quality=np.zeros(weeks, dtype=np.float64),
+        funded_quality_unit_cost=np.zeros(weeks, dtype=np.float64),
     )
     media = scenario.media
     # Spend-weighted brand heaviness of the week's paid content (4.3).
-    heaviness_spend = np.full(weeks, media.spend * media.brand_heaviness, dtype=np.float64)
+    heaviness_spend = np.full(weeks, spend * media.brand_heaviness, dtype=np.float64)
     for event in scenario.events:
         window = slice(event.start, event.end)
         if event.kind == "campaign":
@@ -70,9 +110,18 @@ def build_levers(scenario) -> Levers:
     heaviness = np.divide(heaviness_spend, levers.spend, out=np.full(weeks, media.brand_heaviness),
                           where=levers.spend > 0)
     levers.pass_on[:] = pass_on_probability(media.pass_on, media.brand_odds, heaviness)
+    levers.spend[:] *= money_scale(scenario, customers)
     economics = scenario.economics
     levers.quality_unit_cost[:] = economics.quality_cost * np.maximum(
         levers.quality - economics.quality_cost_base, 0.0)
+    # While the budget's programmes run (section 6): its boost on top of the events', its
+    # reward if larger, and quality lifted (the lift's cost priced as any quality's).
+    budget = scenario.budget
+    levers.funded_share_boost[:] = levers.share_boost + budget.referral_boost
+    np.maximum(levers.referral_reward, budget.referral_reward, out=levers.funded_referral_reward)
+    np.minimum(levers.quality + budget.quality_lift, 1.0, out=levers.funded_quality)
+    levers.funded_quality_unit_cost[:] = economics.quality_cost * np.maximum(
+        levers.funded_quality - economics.quality_cost_base, 0.0)
     return levers
 
 
@@ -111,7 +160,8 @@ class SeedingSchedule:
 
     def __init__(self, scenario: Scenario, graph: Graph, seed: int) -> None:
         self._by_week: dict[int, list[Event]] = {}
-        for event in scenario.events:
+        budget_seeds = budget_seed_event(scenario, graph.n)
+        for event in (*scenario.events, *([budget_seeds] if budget_seeds else [])):
             if event.kind == "seed":
                 self._by_week.setdefault(event.week, []).append(event)
         self._scenario = scenario

@@ -35,6 +35,7 @@ from sim.scenario.schema import (
     SECTION_FIELDS,
     SECTIONS,
     TOP_FIELDS,
+    BudgetParams,
     EconomicsParams,
     Event,
     JourneyParams,
@@ -81,6 +82,7 @@ class Scenario:
     sharing: SharingParams
     loyalty: LoyaltyParams
     economics: EconomicsParams
+    budget: BudgetParams
     events: tuple[Event, ...] = ()
     path: Path | None = field(default=None, compare=False)
     extends: Path | None = field(default=None, compare=False)

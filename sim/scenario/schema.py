@@ -212,6 +212,11 @@ class EconomicsParams:
                                 "above quality_cost_base: what quality costs [assumption]", low=0)
     quality_cost_base: float = param(0.8, "delivered quality already paid for in the margin "
                                      "[assumption]", low=0, high=1)
+    sized_for: int = param(10000, "customers the weekly spends (media.spend, "
+                             "media.reference_spend, campaigns) are sized for: a market of N "
+                             "customers spends N / sized_for of them, so the spend per "
+                             "customer, and profit and ROI per customer, do not depend on N",
+                             type="int", low=1)
 
 
 EVENT_KINDS = ("campaign", "quality", "promise", "owned", "seed", "referral")
@@ -250,6 +255,33 @@ class Event:
     boost: float | None = param(None, "referral: added to the share logit", optional=True)
 
 
+@dataclass(frozen=True)
+class BudgetParams:
+    """One total split between ads, seeding, a referral programme and quality (docs/model.md
+    section 6): with the same total, two splits are an equal-money comparison."""
+
+    total: float = param(0.0, "money over the horizon split between ads, seeding, referral and "
+                         "quality, sized for economics.sized_for customers (0: no budget; the "
+                         "spends are media.spend's and the events')", low=0)
+    to_ads: float = param(1.0, "share of the total spent on paid media, evenly over the weeks, "
+                          "in place of media.spend", low=0, high=1)
+    to_seeding: float = param(0.0, "share spent seeding customers in week 0, at "
+                              "economics.seed_cost each", low=0, high=1)
+    to_referral: float = param(0.0, "share for a referral programme from week 0, while its "
+                               "money lasts", low=0, high=1)
+    to_quality: float = param(0.0, "share for quality above product.quality from week 0, while "
+                              "its money lasts", low=0, high=1)
+    seed_strategy: str = param("degree", "how the budget's seeds are chosen", type="str",
+                               choices=SEED_STRATEGIES)
+    referral_reward: float = param(10.0, "the referral programme's reward per purchase by a "
+                                   "share-recruited customer [assumption]", low=0)
+    referral_boost: float = param(0.5, "the referral programme's boost to the share logit "
+                                  "[assumption]")
+    quality_lift: float = param(0.1, "quality delivered above product.quality while the quality "
+                                "money lasts (at most 1) [assumption]", low=0, high=1,
+                                low_open=True)
+
+
 # Required and optional keys per event kind (besides `kind`).
 EVENT_KEYS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "campaign": (frozenset({"start", "end", "spend"}), frozenset({"brand_heaviness"})),
@@ -284,6 +316,7 @@ SECTIONS: dict[str, type] = {
     "sharing": SharingParams,
     "loyalty": LoyaltyParams,
     "economics": EconomicsParams,
+    "budget": BudgetParams,
 }
 
 

@@ -27,6 +27,8 @@ from sim.scenario.schema import (
     SECTION_FIELDS,
     SECTIONS,
     TOP_FIELDS,
+    BudgetParams,
+    EconomicsParams,
     Event,
     NetworkParams,
     SharingParams,
@@ -91,6 +93,7 @@ def validate(data: Mapping[str, Any], base_dir: Callable[[str], Path],
         raise Invalid("name", f"must be a non-empty name without '/' or '\\', got "
                               f"{show_value(top_params.name)}")
     _check_network(sections["network"], sections["sharing"])
+    _check_budget(sections["budget"], sections["economics"])
 
     customers = _customer_count(sections["network"])
     events = tuple(_check_event(raw, index, top_params.weeks, customers, base_dir)
@@ -261,6 +264,23 @@ def _check_network(network: NetworkParams, sharing: SharingParams) -> None:
         key = "network.degrees" if network.kind == "configuration" else "network.n"
         raise Invalid(key, f"a network of {_customer_count(network):,} customers needs about "
                            f"{needed / 1e9:,.1f} GB; {have}")
+
+
+BUDGET_SHARES = ("to_ads", "to_seeding", "to_referral", "to_quality")
+
+
+def _check_budget(budget: BudgetParams, economics: EconomicsParams) -> None:
+    """A budget's shares split its total: they add up to 1, and seeding can price its seeds."""
+    if budget.total <= 0:
+        return
+    shares = sum(getattr(budget, key) for key in BUDGET_SHARES)
+    if abs(shares - 1.0) > 1e-9:
+        parts = " + ".join(f"{key} {getattr(budget, key):g}" for key in BUDGET_SHARES)
+        raise Invalid("budget.to_ads", f"the shares of budget.total must add up to 1, got {parts} "
+                                    f"= {shares:g}")
+    if budget.to_seeding > 0 and economics.seed_cost <= 0:
+        raise Invalid("budget.to_seeding", "a seeding share needs economics.seed_cost > 0 to say "
+                                        "how many customers the money seeds")
 
 
 def _check_graph_kind(network: NetworkParams) -> None:

@@ -15,6 +15,7 @@ from sim.analysis.economics import profit_sensitivity, sensitivity_line
 from sim.analysis.horizon import comparison_warnings, longer_horizon, longer_horizon_lines
 from sim.app.commands import FORCE_HELP, WORKERS_HELP, add_command, add_options, command_line
 from sim.present.report_comparison import write_comparison
+from sim.present.report_text import budget_note, spend_note
 from sim.present.tables import comparison_table
 from sim.run.folders import check_output_folder
 from sim.scenario.load import Scenario
@@ -40,6 +41,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for name, base in comparison.pairs:
         line = sensitivity_line(profit_sensitivity(comparison, name, base))
         print(f"Profit, {name} vs {base}: {line}")
+    for name, result in comparison.results.items():
+        for note in filter(None, (spend_note(result.scenario, result.n), budget_note(result))):
+            print(f"note: {name}: {note}")
     horizon = comparison_warnings(comparison)
     if horizon:
         print("\nThe horizon may decide the answer: " + "; ".join(horizon) + ".")

@@ -16,6 +16,7 @@ from sim.scenario.load import Scenario
 def cmd_run(args: argparse.Namespace) -> int:
     """`womsim run`: run the replications, print the headline KPIs, write the run folder."""
     from sim.analysis.horizon import horizon_warnings
+    from sim.present.report_text import budget_note, spend_note
     from sim.present.run_folder import write_run_folder
     from sim.run.folders import check_output_folder
     from sim.run.replicates import simulate
@@ -31,8 +32,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"{scenario.name}: {len(result.seeds)} runs x {result.scenario.weeks} weeks, "
           f"{result.n:,} customers, in {elapsed:.1f} s")
     print(kpi_table(result.summary))
-    for warning in horizon_warnings(scenario.name, result):
-        print(f"note: {warning}")
+    notes = [spend_note(result.scenario, result.n), budget_note(result),
+             *horizon_warnings(scenario.name, result)]
+    for note in filter(None, notes):
+        print(f"note: {note}")
     print(f"\nwrote {out}/ (report.html, summary.json, runs.parquet, timeseries.parquet, "
           f"scenario.toml, figures/)")
     return 0

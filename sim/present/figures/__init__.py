@@ -53,6 +53,7 @@ from sim.present.figures.style import (
     draw_band,
     figure,
     population,
+    run_books,
     runs_phrase,
     save,
 )
@@ -93,6 +94,7 @@ __all__ = [
     "plot_share_ratio",
     "plot_states",
     "population",
+    "run_books",
     "runs_phrase",
     "save",
     "trailing_shares",

@@ -12,7 +12,6 @@ from matplotlib.axes import Axes
 from matplotlib.patches import ArrowStyle, FancyArrowPatch, FancyBboxPatch
 
 from sim.core.stages import (
-    ACQUISITION_SOURCES,
     SOURCE_COLOURS,
     STATE_COLOURS,
     STATE_LABELS,
@@ -27,6 +26,7 @@ from sim.present.figures.style import (
     darker,
     figure,
     percent,
+    run_books,
     save,
     text_colour,
     thousands,
@@ -66,35 +66,17 @@ class _Flow(NamedTuple):
 
 
 def circle_flows(timeseries: pd.DataFrame) -> dict[str, float]:
-    """Total flows between the stages over the run, mean over replicates.
-
-    Keys: `stimulus` (UNAWARE -> ZMOT: all stimulus minus win-backs and seeds), `seed`
-    (-> SMOT; the table does not say which state seeds came from, they are drawn from UNAWARE),
-    `fmot_buy`, `fmot_reject`, `winback`, `experiences`, `repurchase`, `churn`, `umot_positive`,
-    `umot_negative` and `share_recruits` (ZMOT entries triggered by shares).
-    """
-    stimulus_columns = [f"stimulus_{source.column}" for source in ACQUISITION_SOURCES]
-    moment_columns = [
-        "winback",
-        "fmot_buy",
-        "fmot_reject",
-        "experiences",
-        "repurchase",
-        "churn",
-        "umot_positive",
-        "umot_negative",
-    ]
-    mean = timeseries.groupby("replicate")[stimulus_columns + moment_columns].sum().mean()
-    return {
-        "stimulus": float(mean[stimulus_columns].sum() - mean["winback"] - mean["stimulus_seed"]),
-        "seed": float(mean["stimulus_seed"]),
-        "share_recruits": float(mean["stimulus_share"]),
-        **{column: float(mean[column]) for column in moment_columns},
-    }
+    """The flows between the stages over the run and the customers in each state at the end: the
+    run's books (`run_books`), mean over replicates, as summary.json reports them, and
+    `stimulus`, the journeys into research from UNAWARE (research entries less win-backs)."""
+    books = run_books(timeseries).mean()
+    flows = {name: float(value) for name, value in books.items()}
+    flows["stimulus"] = flows["research_entries"] - flows["won_back"]
+    return flows
 
 
 def _draw_node(ax: Axes, state: State, count: float) -> FancyBboxPatch:
-    """A rounded box for `state` with its name and its median count at the end of the run."""
+    """A rounded box for `state` with its name and its count at the end of the run."""
     x, y = _NODE_XY[state]
     width, height = _NODE_SIZE
     colour = STATE_COLOURS[state]
@@ -197,10 +179,8 @@ def _circle_arrows(flows: dict[str, float]) -> list[_Flow]:
     """The arrows of the circle of life, labelled with the `circle_flows` totals they carry:
     FMOT outcomes as a share of decisions, repurchase and churn as a share of loyal customers'
     returns, and the negative shares with how many positive ones there were per negative one."""
-    decisions = flows["fmot_buy"] + flows["fmot_reject"]
-    returns = flows["repurchase"] + flows["churn"]
-    ratio = (f" (1 per {flows['umot_positive'] / flows['umot_negative']:.1f} positive)"
-             if flows["umot_negative"] > 0 else "")
+    decisions = flows["fmot_decisions"]
+    returns = flows["repurchases"] + flows["churns"]
 
     def number(key: str, whole: float | None = None) -> str:
         share = percent(flows[key], whole) if whole is not None else ""
@@ -211,25 +191,26 @@ def _circle_arrows(flows: dict[str, float]) -> list[_Flow]:
     return [
         _Flow(u, z, "stimulus", FLOW_COLOUR, f"Stimulus\n{number('stimulus')}",
               (_WHEEL_X, _WHEEL_Y)),
-        _Flow(z, s, "fmot_buy", FLOW_COLOUR, f"FMOT: buy\n{number('fmot_buy', decisions)}",
-              (_WHEEL_X, -_WHEEL_Y)),
+        _Flow(z, s, "fmot_purchases", FLOW_COLOUR,
+              f"FMOT: buy\n{number('fmot_purchases', decisions)}", (_WHEEL_X, -_WHEEL_Y)),
         _Flow(s, lo, "experiences", FLOW_COLOUR, f"Experience\n{number('experiences')}",
               (-_WHEEL_X, -_WHEEL_Y)),
-        _Flow(lo, s, "repurchase", FLOW_COLOUR, f"Repurchase\n{number('repurchase', returns)}",
-              (-0.45, -0.5), place=(-0.25, -0.05)),
-        _Flow(u, s, "seed", SOURCE_COLOURS[Source.SEED], f"Seeded\n{number('seed')}",
-              (0.8, 0.0), at=0.3),
-        _Flow(z, rejected, "fmot_reject", STATE_COLOURS[rejected],
-              f"FMOT: reject\n{number('fmot_reject', decisions)}", (2.15, 0.45)),
-        _Flow(rejected, z, "winback", STATE_COLOURS[z], f"Won back\n{number('winback')}",
+        _Flow(lo, s, "repurchases", FLOW_COLOUR,
+              f"Repurchase\n{number('repurchases', returns)}", (-0.45, -0.5),
+              place=(-0.25, -0.05)),
+        _Flow(u, s, "adopters_seed", SOURCE_COLOURS[Source.SEED],
+              f"Seeded\n{number('adopters_seed')}", (0.8, 0.0), at=0.3),
+        _Flow(z, rejected, "fmot_rejections", STATE_COLOURS[rejected],
+              f"FMOT: reject\n{number('fmot_rejections', decisions)}", (2.15, 0.45)),
+        _Flow(rejected, z, "won_back", STATE_COLOURS[z], f"Won back\n{number('won_back')}",
               (2.15, -0.45)),
-        _Flow(lo, churned, "churn", STATE_COLOURS[churned],
-              f"Churn\n{number('churn', returns)}", None),
-        _Flow(lo, u, "umot_positive", POSITIVE_COLOUR,
-              f"UMOT: positive shares\n{number('umot_positive')}", (-_WHEEL_X, _WHEEL_Y),
+        _Flow(lo, churned, "churns", STATE_COLOURS[churned],
+              f"Churn\n{number('churns', returns)}", None),
+        _Flow(lo, u, "shares_positive", POSITIVE_COLOUR,
+              f"UMOT: positive shares\n{number('shares_positive')}", (-_WHEEL_X, _WHEEL_Y),
               side=-1),
-        _Flow(lo, u, "umot_negative", NEGATIVE_COLOUR,
-              f"UMOT: negative shares\n{number('umot_negative')}{ratio}",
+        _Flow(lo, u, "shares_negative", NEGATIVE_COLOUR,
+              f"UMOT: negative shares\n{number('shares_negative')}",
               (-_WHEEL_X - 0.45, _WHEEL_Y + 0.55)),
     ]
 
@@ -240,10 +221,9 @@ def plot_circle_of_life(timeseries: pd.DataFrame, path: str | Path) -> Path:
     Arrows carry the total customers moved over the run (mean over replicates, `circle_flows`):
     stimulus, FMOT buy and reject, win-back, experience, repurchase, churn and seeding; the UMOT
     shares, positive and negative, are the arc that closes the circle back to others' stimulus.
-    Boxes show each state's median count at the end of the run.
+    Boxes show each state's mean count at the end of the run.
     """
     flows = circle_flows(timeseries)
-    last_week = timeseries[timeseries["week"] == timeseries["week"].max()]
     arrows = _circle_arrows(flows)
     largest = max(flows[arrow.key] for arrow in arrows)
     weeks = timeseries["week"].nunique()
@@ -255,20 +235,21 @@ def plot_circle_of_life(timeseries: pd.DataFrame, path: str | Path) -> Path:
         ax.set_xlim(-3.5, 3.5)
         ax.set_ylim(-1.75, 1.6)
         ax.set_anchor("N")  # any spare height goes below the footnote, not under the title
-        boxes = {state: _draw_node(ax, state, last_week[state.column].median()) for state in State}
+        boxes = {state: _draw_node(ax, state, flows[f"{state.column}_at_end"]) for state in State}
         for arrow in arrows:
             value = flows[arrow.key]
             width = max(_MIN_ARROW_PT, _MAX_ARROW_PT * value / largest) if value > 0 else 1.0
             _draw_flow(ax, boxes, arrow, value, width)
         ax.set_title(
             f"Customers moved over {weeks} weeks, mean of {runs} run{'s' if runs != 1 else ''};"
-            " arrow width in proportion. Boxes: customers there at the end (median).",
+            " arrow width in proportion. Boxes: customers there at the end.",
             loc="left", fontsize=12, color="#444444",
         )
         ax.text(
             0.0, 0.0,
-            f"Shares (UMOT) led to {thousands(flows['share_recruits'])} entries into ZMOT. "
-            "FMOT % of decisions; repurchase and churn % of loyal customers' returns.",
+            f"Shares (UMOT) led to {thousands(flows['share_entries'])} journeys into research "
+            "(a share reaches several people). FMOT % of decisions;\nrepurchase and churn % of "
+            "loyal customers' returns. Seeded customers skip research.",
             transform=ax.transAxes, ha="left", va="bottom", fontsize=11, color="#444444",
         )
         fig.suptitle(

@@ -35,7 +35,7 @@ def _scale(kpi: str) -> float:
 
 
 def plot_adoption(comparison: Comparison, path: str | Path) -> Path:
-    """Customers who ever bought, in percent, by week: each scenario's median and 5-95% band."""
+    """Customers who ever bought, in percent, by week: each scenario's mean and 5-95% band."""
     first_result = next(iter(comparison.results.values()))
     with plots.figure() as fig:
         ax = fig.subplots()
@@ -76,8 +76,8 @@ def plot_differences(comparison: Comparison, path: str | Path) -> Path:
 
 
 def plot_profit(comparison: Comparison, path: str | Path) -> Path:
-    """Cumulative profit by week, each scenario's median and 5-95% band, and the week from which
-    each one's median stays in profit."""
+    """Cumulative profit by week, each scenario's mean and 5-95% band, and the week from which
+    each one's mean stays in profit."""
     return plots.plot_profit_by_scenario(
         {name: result.timeseries for name, result in comparison.results.items()}, path,
         SCENARIO_COLOURS)

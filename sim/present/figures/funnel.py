@@ -16,6 +16,7 @@ from sim.present.figures.style import (
     darker,
     figure,
     percent,
+    run_books,
     runs_phrase,
     save,
     text_colour,
@@ -57,9 +58,9 @@ _STAGES = (
     _Stage(
         "shared",
         "Shared",
-        "after use (UMOT)",
+        "their first experience (UMOT)",
         POSITIVE_COLOUR,
-        "did not share",
+        "did not share it, or not used yet",
         STATE_COLOURS[State.UNAWARE],
     ),
 )
@@ -67,40 +68,36 @@ _LOSS_ALPHA = 0.28
 
 
 def funnel_totals(timeseries: pd.DataFrame) -> pd.DataFrame:
-    """The moments of truth as a funnel of journeys: one row per replicate, totals over the run.
+    """The moments of truth as a funnel of journeys: one row per replicate, from the run's books
+    (`run_books`, the KPIs of the same names in summary.json).
 
-    - `stimulated`: entries into research (ZMOT) by paid media, talk or shares, win-backs
-      included (`stimulus_paid + stimulus_talk + stimulus_share`); seeds skip research;
-    - `decided`: decisions at the first moment of truth (`fmot_buy + fmot_reject`); the rest are
-      still researching at the end of the run;
-    - `bought`: purchases at FMOT (`fmot_buy`);
-    - `shared`: buyers who shared after using the product, estimated as `bought` times the run's
-      shares per experience (`(umot_positive + umot_negative) / experiences`), since the table
-      counts the shares of every experience, repeat purchases included; `shared_positive` is its
-      positive part, at the run's share of positive shares.
+    - `stimulated`: journeys into research, `research_entries` (win-backs included; seeds skip
+      research);
+    - `decided`: `fmot_decisions`; the rest are still researching at the end of the run;
+    - `bought`: `fmot_purchases`, one per customer;
+    - `shared`: buyers who shared their first experience, `first_shares_positive +
+      first_shares_negative` (`shared_positive` its positive part); the other buyers did not
+      share it or have not used the product yet;
+    - `seeded`: `adopters_seed`.
     """
-    totals = timeseries.groupby("replicate").sum(numeric_only=True)
-    shares = totals["umot_positive"] + totals["umot_negative"]
-    per_experience = (shares / totals["experiences"]).where(totals["experiences"] > 0, 0.0)
-    positive = (totals["umot_positive"] / shares).where(shares > 0, 0.0)
-    bought = totals["fmot_buy"].astype(float)
+    books = run_books(timeseries)
     return pd.DataFrame(
         {
-            "stimulated": totals[["stimulus_paid", "stimulus_talk", "stimulus_share"]].sum(axis=1),
-            "decided": totals["fmot_buy"] + totals["fmot_reject"],
-            "bought": bought,
-            "shared": bought * per_experience,
-            "shared_positive": bought * per_experience * positive,
-            "seeded": totals["stimulus_seed"],
+            "stimulated": books["research_entries"],
+            "decided": books["fmot_decisions"],
+            "bought": books["fmot_purchases"],
+            "shared": books["first_shares_positive"] + books["first_shares_negative"],
+            "shared_positive": books["first_shares_positive"],
+            "seeded": books["adopters_seed"],
         }
-    ).astype(float)
+    )
 
 
 class _Bars(NamedTuple):
-    """The funnel's numbers for drawing: medians, 5% and 95% quantiles over replicates (Series
+    """The funnel's numbers for drawing: means, 5% and 95% quantiles over replicates (Series
     by `funnel_totals` column), the bar thickness and the gap between a bar and its labels."""
 
-    median: pd.Series
+    mean: pd.Series
     low: pd.Series
     high: pd.Series
     height: float
@@ -112,12 +109,12 @@ def _draw_stage(ax: Axes, row: int, bars: _Bars) -> None:
     shared stage), its whisker, its count and share of the stimulated, inside the bar when it
     fits, and the pale hatched part lost since the stage before, labelled with why."""
     stage = _STAGES[row]
-    median, low, high, height, pad = bars
-    first = median["stimulated"]
+    mean, low, high, height, pad = bars
+    first = mean["stimulated"]
     y = len(_STAGES) - 1 - row
-    value = median[stage.key]
+    value = mean[stage.key]
     if stage.key == "shared":
-        positive = median["shared_positive"]
+        positive = mean["shared_positive"]
         ax.barh(y, positive, height, color=POSITIVE_COLOUR, label="Positive shares")
         ax.barh(y, value - positive, height, left=positive, color=NEGATIVE_COLOUR,
                 label="Negative shares")
@@ -138,7 +135,7 @@ def _draw_stage(ax: Axes, row: int, bars: _Bars) -> None:
                 va="center", fontsize=12, fontweight="bold", color="#222222", zorder=4)
     if stage.loss is None:
         return
-    previous = median[_STAGES[row - 1].key]
+    previous = mean[_STAGES[row - 1].key]
     lost = max(previous - value, 0.0)
     ax.barh(y, lost, height, left=value, color=stage.loss_colour, alpha=_LOSS_ALPHA,
             hatch="///", edgecolor=darker(stage.loss_colour), linewidth=0)
@@ -150,16 +147,16 @@ def _draw_stage(ax: Axes, row: int, bars: _Bars) -> None:
 def plot_funnel(timeseries: pd.DataFrame, path: str | Path) -> Path:
     """The funnel of the moments of truth, stimulated -> researched -> bought -> shared.
 
-    Bars are the median over replicates of `funnel_totals` (whiskers: 5-95%); each stage's bar
+    Bars are the mean over replicates of `funnel_totals` (whiskers: 5-95%); each stage's bar
     is as long as the one above it, split into those who went on (solid) and those lost there
     (pale and hatched, labelled with why). The shared bar is split into positive and negative
     shares.
     """
     table = funnel_totals(timeseries)
-    median = table.median()
+    mean = table.mean()
     low, high = (table.quantile(q) for q in (0.05, 0.95))  # linear, as np.percentile
-    first = median["stimulated"]
-    bars = _Bars(median, low, high, height=0.62, pad=0.012 * max(first, 1.0))
+    first = mean["stimulated"]
+    bars = _Bars(mean, low, high, height=0.62, pad=0.012 * max(first, 1.0))
     weeks = timeseries["week"].nunique()
     with figure() as fig:
         ax = fig.subplots()
@@ -175,20 +172,21 @@ def plot_funnel(timeseries: pd.DataFrame, path: str | Path) -> Path:
         ax.set_xlim(0, max(first, 1.0) * 1.5)
         ax.xaxis.set_major_formatter(lambda v, _: thousands(v))
         ax.set_xlabel("Customer journeys, total over the run (a customer can make several)")
-        ax.legend(loc="lower right", frameon=False)
-        seeded = median["seeded"]
+        ax.legend(loc="upper right", frameon=False)
+        seeded = mean["seeded"]
         seeds = f" Seeded customers ({thousands(seeded)}) skip research." if seeded else ""
         ax.set_title(
             f"Totals over {weeks} weeks, {runs_phrase(timeseries).replace('band', 'whiskers')}."
             f"{seeds}\nStimulated: entries into research by ads, talk or shares (win-backs "
-            "included). Researched: decisions at FMOT.\nBought: FMOT purchases. Shared: buyers "
-            "× the run's shares per experience (repeat purchases included).",
+            "included). Researched: decisions at FMOT.\nBought: FMOT purchases (first "
+            "purchases). Shared: buyers who shared their first experience.",
             loc="left", fontsize=11, color="#444444",
         )
         if first > 0:
             headline = (f"Moments of truth: of {thousands(first)} journeys into research, "
-                        f"{median['bought'] / first:.0%} bought, ~{median['shared'] / first:.0%}"
-                        " shared")
+                        f"{mean['bought'] / first:.0%} bought")
+            if mean["bought"] > 0:
+                headline += f"; {mean['shared'] / mean['bought']:.0%} of buyers shared"
         else:
             headline = "Moments of truth: nobody entered research"
         fig.suptitle(headline, x=0.01, ha="left")

@@ -63,8 +63,8 @@ def _money_axis(ax: Axes, label: str) -> None:
 
 def plot_cumulative_profit(timeseries: pd.DataFrame, path: str | Path,
                            events: Sequence[Any] = ()) -> Path:
-    """Revenue, cost and profit to date, week by week (median and 5-95% band over replicates);
-    the title gives the final profit and when the run paid back."""
+    """Revenue, cost and profit to date, week by week (mean and 5-95% band over replicates);
+    the title gives the final profit (the `profit` KPI's mean) and when the run paid back."""
     table = cumulative_money(timeseries)
     with figure() as fig:
         ax = fig.subplots()
@@ -72,7 +72,7 @@ def plot_cumulative_profit(timeseries: pd.DataFrame, path: str | Path,
                                           ("cost", COST_COLOUR, "Cost to date", 2.0),
                                           ("profit", PROFIT_COLOUR, "Profit to date", 2.8)):
             draw_band(ax, band_by_week(table, column), colour, label, lw=lw)
-        profit = band_by_week(table, "profit")["median"]
+        profit = band_by_week(table, "profit")["mean"]
         _money_axis(ax, "Money to date")
         week_axis(ax, timeseries, events)
         payback = payback_week(profit)
@@ -91,15 +91,15 @@ def plot_cumulative_profit(timeseries: pd.DataFrame, path: str | Path,
                      "purchases; cost: paid media, seeding, referral rewards, quality.",
                      loc="left", fontsize=11, color="#444444")
         fig.suptitle(f"Cumulative profit: {money(profit.iloc[-1])} after "
-                     f"{timeseries['week'].nunique()} weeks (median), {when}", x=0.01, ha="left")
+                     f"{timeseries['week'].nunique()} weeks (mean), {when}", x=0.01, ha="left")
         return save(fig, path)
 
 
 def plot_profit_by_scenario(timeseries: Mapping[str, pd.DataFrame], path: str | Path,
                             colours: Sequence[str]) -> Path:
-    """Profit to date by week for each scenario (name -> timeseries): median and 5-95% band over
+    """Profit to date by week for each scenario (name -> timeseries): mean and 5-95% band over
     replicates, in `colours` by order, each scenario's break-even week (`payback_week` of its
-    median) marked on the zero line and named in the legend."""
+    mean) marked on the zero line and named in the legend."""
     names = list(timeseries)
     first = timeseries[names[0]]
     weeks = first["week"].nunique()
@@ -108,10 +108,10 @@ def plot_profit_by_scenario(timeseries: Mapping[str, pd.DataFrame], path: str | 
         for index, name in enumerate(names):
             colour = colours[index % len(colours)]
             band = band_by_week(cumulative_money(timeseries[name]), "profit")
-            payback = payback_week(band["median"])
+            payback = payback_week(band["mean"])
             when = (f"not paid back in {weeks} weeks" if payback is None
                     else f"breaks even in week {payback}")
-            draw_band(ax, band, colour, f"{name}: {money(band['median'].iloc[-1])} at the "
+            draw_band(ax, band, colour, f"{name}: {money(band['mean'].iloc[-1])} at the "
                                         f"end, {when}")
             if payback is not None:
                 ax.axvline(payback, color=colour, lw=1.2, ls=(0, (4, 3)))
@@ -121,7 +121,7 @@ def plot_profit_by_scenario(timeseries: Mapping[str, pd.DataFrame], path: str | 
         week_axis(ax, first)
         ax.legend(loc="best", frameon=False)
         ax.set_title(f"{runs_phrase(first).capitalize()}, same seeds in every scenario; dots: "
-                     "the week from which the median run stays in profit",
+                     "the week from which the mean stays in profit",
                      loc="left", fontsize=11, color="#444444")
         fig.suptitle("Cumulative profit by scenario, and when each breaks even", x=0.01,
                      ha="left")

@@ -37,7 +37,7 @@ _PANELS = (
 
 def plot_outcomes(timeseries: pd.DataFrame, path: str | Path,
                   events: Sequence[Any] = ()) -> Path:
-    """Four panels of weekly outcomes (median and 5-95% band over replicates); weeks without
+    """Four panels of weekly outcomes (mean and 5-95% band over replicates); weeks without
     experiences (or returns) are gaps."""
     with figure() as fig:
         axes = fig.subplots(2, 2, sharex=True).ravel()

@@ -57,14 +57,15 @@ def plot_share_ratio(timeseries: pd.DataFrame, path: str | Path,
                      window: int = RATIO_WINDOW_WEEKS, events: Sequence[Any] = ()) -> Path:
     """Positive over negative shares over time, against the 3:1 field benchmark.
 
-    Top: the ratio over a trailing `window` weeks (median and 5-95% band over replicates, on a
+    Top: the ratio over a trailing `window` weeks (mean and 5-95% band over replicates, on a
     log scale so that 1:2 and 2:1 lie equally far from parity). Bottom: the shares behind it,
     positive and negative, per week on average over the same window.
     """
     table = trailing_shares(timeseries, window)
     totals = timeseries.groupby("replicate")[["umot_positive", "umot_negative"]].sum()
+    # the positive_negative_ratio KPI: each run's ratio, the mean over runs that have one
     overall = (totals["umot_positive"] / totals["umot_negative"].where(
-        totals["umot_negative"] > 0)).median()
+        totals["umot_negative"] > 0)).mean()
     with figure() as fig:
         top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[1.7, 1])
         band = band_by_week(table, "share_ratio")

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
@@ -27,6 +26,7 @@ from sim.present.figures.style import (
     figure,
     population,
     right_axis,
+    run_books,
     runs_phrase,
     save,
     thousands,
@@ -36,7 +36,7 @@ from sim.present.figures.style import (
 
 def plot_states(timeseries: pd.DataFrame, path: str | Path, title: str | None = None,
                 events: Sequence[Any] = ()) -> Path:
-    """Each state's count over weeks: median line and 5-95% band over replicates.
+    """Each state's count over weeks: mean line and 5-95% band over replicates.
 
     The top panel shows all states on one customer scale (right axis in percent of N); the bottom
     panel zooms on the short-lived states, ZMOT and SMOT, which are small next to the others.
@@ -76,17 +76,16 @@ def plot_adoption_by_source(timeseries: pd.DataFrame, path: str | Path,
                             events: Sequence[Any] = ()) -> Path:
     """Cumulative adopters (first purchases and seeds) by acquisition source, in percent of N.
 
-    One median line and 5-95% band per source, plus all adopters together; the legend gives each
-    source's median share of final adopters. Sources that brought no adopter in any replicate are
-    not drawn; the legend says so.
+    One mean line and 5-95% band per source, plus all adopters together; the legend gives each
+    source's share of the adopters (`adopters_<source>` KPIs, mean over replicates). Sources
+    that brought no adopter in any run are not drawn; the legend says so.
     """
     n_customers = population(timeseries)
     columns = list(ADOPTED_COLUMNS)
     totals = cumulative_by_replicate(
         timeseries.assign(adopted_all=timeseries[columns].sum(axis=1)), [*columns, "adopted_all"]
     )
-    final = totals[totals["week"] == totals["week"].max()].set_index("replicate")
-    share_of_final = final[columns].div(final["adopted_all"].replace(0, np.nan), axis=0)
+    adopters = run_books(timeseries)[[f"adopters_{s.column}" for s in ACQUISITION_SOURCES]].mean()
     scale = 100.0 / n_customers
     with figure() as fig:
         ax = fig.subplots()
@@ -94,11 +93,10 @@ def plot_adoption_by_source(timeseries: pd.DataFrame, path: str | Path,
         draw_band(ax, everyone, "#222222", "All adopters", scale, lw=2.6, alpha=0.12)
         for source, column in zip(ACQUISITION_SOURCES, columns, strict=True):
             name = SOURCE_NAMES[source]
-            if not (final[column] > 0).any():
+            if not adopters.iloc[source] > 0:
                 ax.plot([], [], linestyle="none", label=f"{name}: no adopters")
                 continue
-            share = np.nanmedian(share_of_final[column])
-            label = f"{name} ({share:.0%} of adopters)"
+            label = f"{name} ({adopters.iloc[source] / adopters.sum():.0%} of adopters)"
             draw_band(ax, band_by_week(totals, column), SOURCE_COLOURS[source], label, scale)
         ax.set_ylim(bottom=0)
         ax.set_ylabel("Adopters, % of customers")

@@ -2,8 +2,9 @@
 how uncertainty over replicates is computed and drawn, and the axis and number formats.
 
 Every figure takes the colours and names of states and sources from `sim.core.stages`, so a state
-looks the same everywhere. Uncertainty over replicates is always drawn the same way: the median
-line and the 5-95% band of `band_by_week`, the one home of that computation.
+looks the same everywhere. Uncertainty over replicates is always drawn the same way: the mean
+line (the statistic the tables report) and the 5-95% band of `band_by_week`, the one home of that
+computation; counts come from `run_books`, the KPIs of summary.json.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patheffects import Normal, Stroke
 
+from sim.core.metrics import AT_END, BOOK_TOTALS
 from sim.core.stages import STATE_COLOURS, Source, State
 
 STATE_COLUMNS: tuple[str, ...] = tuple(state.column for state in State)
@@ -64,12 +66,13 @@ BAND_ALPHA = 0.22
 def band_by_week(
     timeseries: pd.DataFrame, column: str, low: float = 5.0, high: float = 95.0
 ) -> pd.DataFrame:
-    """Median and [low, high] percentile band of `column` over replicates, week by week.
+    """Mean and [low, high] percentile band of `column` over replicates, week by week: the mean,
+    as the KPI tables and summary.json report it, so a line ends where the table says.
 
     `timeseries` holds one row per replicate x week (one scenario). Percentiles use numpy's default
     linear interpolation; replicates where the value is undefined (NaN) that week are left out,
     and a week undefined in every replicate is NaN. Returns a frame indexed by week with columns
-    `median`, `low`, `high`.
+    `mean`, `low`, `high`.
     """
     wide = timeseries.pivot(index="week", columns="replicate", values=column)
     values = wide.to_numpy(dtype=float)
@@ -77,12 +80,27 @@ def band_by_week(
         warnings.simplefilter("ignore", RuntimeWarning)
         return pd.DataFrame(
             {
-                "median": np.nanmedian(values, axis=1),
+                "mean": np.nanmean(values, axis=1),
                 "low": np.nanpercentile(values, low, axis=1),
                 "high": np.nanpercentile(values, high, axis=1),
             },
             index=wide.index,
         )
+
+
+def run_books(timeseries: pd.DataFrame) -> pd.DataFrame:
+    """The run's books counted from its timeseries, one row per replicate: the KPIs of the same
+    names (`sim.core.metrics.BOOK_TOTALS`, totals over the run, and `<state>_at_end`), so that a
+    figure prints what summary.json and the tables print."""
+    by_replicate = timeseries.groupby("replicate")
+    columns = sorted({column.name.lower() for group in BOOK_TOTALS.values() for column in group})
+    totals = by_replicate[columns].sum()
+    books = pd.DataFrame({name: totals[[column.name.lower() for column in group]].sum(axis=1)
+                          for name, group in BOOK_TOTALS.items()})
+    last = timeseries.loc[by_replicate["week"].idxmax()].set_index("replicate")
+    for name, state in AT_END.items():
+        books[name] = last[state.column]
+    return books.astype(float)
 
 
 def cumulative_by_replicate(timeseries: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
@@ -107,7 +125,7 @@ def draw_band(
     lw: float = 2.2,
     alpha: float = BAND_ALPHA,
 ) -> None:
-    """Draw a `band_by_week` frame on `ax`: the median as a line, the band shaded behind it.
+    """Draw a `band_by_week` frame on `ax`: the mean as a line, the band shaded behind it.
 
     Values are multiplied by `scale` (for example 100 / N for percent of customers); `alpha` is the
     band's opacity (lighter for a band that others overlap).
@@ -121,7 +139,7 @@ def draw_band(
         alpha=alpha,
         linewidth=0,
     )
-    (line,) = ax.plot(weeks, band["median"] * scale, color=colour, lw=lw, label=label)
+    (line,) = ax.plot(weeks, band["mean"] * scale, color=colour, lw=lw, label=label)
     if luminance(colour) > 0.7:  # pale lines (seed yellow, unaware grey) get a darker outline
         line.set_path_effects([Stroke(linewidth=lw + 1.4, foreground=darker(colour)), Normal()])
 
@@ -139,9 +157,9 @@ def darker(colour: str) -> tuple[float, float, float]:
 
 
 def runs_phrase(timeseries: pd.DataFrame) -> str:
-    """'median and 5–95% band over 16 runs', the standard description of an uncertainty band."""
+    """'mean and 5–95% band over 16 runs', the standard description of an uncertainty band."""
     n = timeseries["replicate"].nunique()
-    return f"median and 5–95% band over {n} run{'s' if n != 1 else ''}"
+    return f"mean and 5–95% band over {n} run{'s' if n != 1 else ''}"
 
 
 @contextmanager
