@@ -119,6 +119,7 @@ def test_the_figures_print_the_numbers_of_summary_json(
                          ("Seeding", "seed")):
         share = mean[f"adopters_{source}"] / adopters
         assert _count(sources, rf"{name} \((\d+%) of adopters\)") == f"{share:.0%}", name
+    assert _count(sources, r"peak week ([\d.]+)") == f"{mean['peak_adoption_week']:.1f}"
 
     profit = _texts(monkeypatch, plots.plot_cumulative_profit, timeseries, tmp_path / "p.png")
     assert _count(profit, r"Cumulative profit: (\S+) after") == money(mean["profit"])

@@ -25,6 +25,14 @@ def centred_moving_average(values: np.ndarray, width: int) -> np.ndarray:
     return sums / counts
 
 
+def peak_week(first_purchases: np.ndarray) -> float:
+    """The `peak_adoption_week` of a run's weekly first purchases (seeds excluded): the week of
+    the most after a centred PEAK_SMOOTHING_WEEKS moving average; NaN without any."""
+    if first_purchases.sum() <= 0:
+        return math.nan
+    return float(np.argmax(centred_moving_average(first_purchases, PEAK_SMOOTHING_WEEKS)))
+
+
 def weekly_outcomes(history: np.ndarray) -> dict[str, np.ndarray]:
     """The weekly outcomes of section 7 for each row of a history (weeks x HISTORY_COLUMNS), by
     name: `satisfaction`, the mean of (v + 1)/2 over the week's experiences; `nps_week`, their net
@@ -92,12 +100,7 @@ def compute_kpis(history: np.ndarray, customers: Customers, scenario) -> dict[st
     kpis["adopted_fraction"] = adopters / n
     kpis["wom_share"] = _ratio(by_source[Source.TALK] + by_source[Source.SHARE], adopters)
 
-    first_purchases = adopters_by_week[:, : Source.SEED].sum(axis=1)
-    if first_purchases.sum() > 0:
-        smoothed = centred_moving_average(first_purchases, PEAK_SMOOTHING_WEEKS)
-        kpis["peak_adoption_week"] = float(np.argmax(smoothed))
-    else:
-        kpis["peak_adoption_week"] = math.nan
+    kpis["peak_adoption_week"] = peak_week(adopters_by_week[:, : Source.SEED].sum(axis=1))
     cumulative = np.cumsum(adopters_by_week.sum(axis=1))
     kpis["weeks_to_half"] = (
         float(np.argmax(cumulative >= adopters / 2.0)) if adopters > 0 else math.nan)

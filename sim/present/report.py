@@ -76,7 +76,8 @@ RUN_FIGURES = {
     "adoption_by_source.png": (
         "Adoption by source",
         "Customers who ever bought or were given the product, by what brought them in: paid "
-        "media, talk with neighbours, shares (reviews and messages) or seeding."),
+        "media, talk with neighbours, shares (reviews and messages) or seeding. Below: the new "
+        "buyers of each week, and the week they peak."),
     "circle_of_life.png": (
         "The circle of life",
         "Where customers go over the whole run: arrows are as wide as the flows between the "

@@ -10,12 +10,14 @@ from typing import Any
 import pandas as pd
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
+from sim.core.metrics import peak_week
 from sim.core.stages import (
     ACQUISITION_SOURCES,
     ADOPTED_COLUMNS,
     SOURCE_COLOURS,
     STATE_COLOURS,
     STATE_LABELS,
+    Source,
     State,
 )
 from sim.present.figures.style import (
@@ -74,11 +76,13 @@ def plot_states(timeseries: pd.DataFrame, path: str | Path, title: str | None = 
 
 def plot_adoption_by_source(timeseries: pd.DataFrame, path: str | Path,
                             events: Sequence[Any] = ()) -> Path:
-    """Cumulative adopters (first purchases and seeds) by acquisition source, in percent of N.
+    """Cumulative adopters (first purchases and seeds) by acquisition source, in percent of N,
+    and below them the new buyers (first purchases) of each week.
 
     One mean line and 5-95% band per source, plus all adopters together; the legend gives each
     source's share of the adopters (`adopters_<source>` KPIs, mean over replicates). Sources
-    that brought no adopter in any run are not drawn; the legend says so.
+    that brought no adopter in any run are not drawn; the legend says so. The lower panel marks
+    the mean of the runs' `peak_adoption_week`, each found as the KPI finds it.
     """
     n_customers = population(timeseries)
     columns = list(ADOPTED_COLUMNS)
@@ -87,8 +91,12 @@ def plot_adoption_by_source(timeseries: pd.DataFrame, path: str | Path,
     )
     adopters = run_books(timeseries)[[f"adopters_{s.column}" for s in ACQUISITION_SOURCES]].mean()
     scale = 100.0 / n_customers
+    bought = [f"adopted_{s.column}" for s in ACQUISITION_SOURCES if s != Source.SEED]
+    weekly = timeseries.assign(new_buyers=timeseries[bought].sum(axis=1))
+    peaks = weekly.sort_values("week").groupby("replicate")["new_buyers"].apply(
+        lambda buyers: peak_week(buyers.to_numpy()))
     with figure() as fig:
-        ax = fig.subplots()
+        ax, below = fig.subplots(2, 1, sharex=True, height_ratios=[2.3, 1])
         everyone = band_by_week(totals, "adopted_all")
         draw_band(ax, everyone, "#222222", "All adopters", scale, lw=2.6, alpha=0.12)
         for source, column in zip(ACQUISITION_SOURCES, columns, strict=True):
@@ -104,10 +112,21 @@ def plot_adoption_by_source(timeseries: pd.DataFrame, path: str | Path,
         ax.yaxis.set_major_formatter(PercentFormatter())
         right = right_axis(ax, n_customers / 100.0, "Customers")
         right.yaxis.set_major_formatter(lambda v, _: thousands(v))
-        week_axis(ax, timeseries, events)
+        draw_band(below, band_by_week(weekly, "new_buyers"), "#222222", "New buyers", lw=1.6,
+                  alpha=0.12)
+        below.set_ylim(bottom=0)
+        below.set_ylabel("New buyers\na week")
+        below.yaxis.set_major_formatter(lambda v, _: thousands(v))
+        if peaks.notna().any():
+            peak = float(peaks.mean())
+            below.axvline(peak, color="#222222", lw=1.0, ls=(0, (3, 3)))
+            below.set_title(f"First purchases each week (seeds excluded); peak week {peak:.1f} "
+                            "(9-week average)", loc="left", fontsize=11, color="#444444")
+        week_axis(below, timeseries, events)
         legend = ax.legend(loc="upper left", frameon=False, title="Brought in by", alignment="left")
         legend.get_title().set_fontweight("bold")
         fig.suptitle(
-            f"Cumulative adopters by source ({runs_phrase(timeseries)})", x=0.01, ha="left"
+            f"Adopters by source, and new buyers each week ({runs_phrase(timeseries)})", x=0.01,
+            ha="left"
         )
         return save(fig, path)
