@@ -21,3 +21,5 @@ _.tables_only
 _.handle_starttag  # html.parser.HTMLParser hooks
 _.handle_endtag
 _.handle_data
+_.on_start  # numba.core.event.Listener hooks (benchmarks/compile_time.py)
+_.on_end

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import os
+import types
 from enum import IntEnum
 from typing import NamedTuple
 
@@ -556,7 +557,7 @@ PASSES_ON = 2  # outcome flag of 4.3: it passes paid content on
 
 
 @njit(cache=True, parallel=True)
-def paid_and_talk(seed, t, p_t, prm, lev, net, c, m, row, parallel):
+def paid_and_talk(seed, t, p_t, prm, lev, net, c, m, row):
     """4.3 Each UNAWARE customer in the market not recruited by a share enters ZMOT with
     probability 1 - exp(-(eta p_t + lambda_i) dt), lambda_i = q (1 - mu_m) (talk pressure / sum
     of in-tie strengths) + q mu_m (all talkers' kappa / M); each REJECTED one the same with only
@@ -567,12 +568,8 @@ def paid_and_talk(seed, t, p_t, prm, lev, net, c, m, row, parallel):
     key = step_key(seed, t)
     p_only = -math.expm1(-p_t * WEEK)  # the probability for customers nobody talks to
     acted = m.chunk_acted  # a local: in a prange loop Numba loses writes to m.chunk_acted[b]
-    if parallel:
-        for b in prange(acted.shape[0]):
-            acted[b] = _paid_or_talk_chunk(key, t, p_t, p_only, prm, lev, net, c, m, b)
-    else:  # no parallel region: a forked worker process must not enter one
-        for b in range(acted.shape[0]):
-            acted[b] = _paid_or_talk_chunk(key, t, p_t, p_only, prm, lev, net, c, m, b)
+    for b in prange(acted.shape[0]):
+        acted[b] = _paid_or_talk_chunk(key, t, p_t, p_only, prm, lev, net, c, m, b)
     for b in range(m.chunk_acted.shape[0]):
         for k in range(b * CHUNK, b * CHUNK + m.chunk_acted[b]):
             i = m.acted[k]
@@ -680,7 +677,7 @@ def _read(ck, purpose, n_read, positive, total):
 
 
 @njit(cache=True, parallel=True)
-def fmot(seed, t, prm, lev, c, m, row, parallel):
+def fmot(seed, t, prm, lev, c, m, row):
     """4.4 FMOT: each ZMOT customer whose decision is due reads up to n_src sources (a random
     subset of its inbox, then of the public pool of the last pool_weeks steps) and buys with
     probability sigma(logit pi_0 + beta_W W + beta_o (2o-1) + beta_B C (2B-1)), the promise's pull
@@ -692,12 +689,8 @@ def fmot(seed, t, prm, lev, c, m, row, parallel):
                       + prm.promise_weight * m.brand[Brand.CREDIBILITY]
                       * (2.0 * lev.promise[t] - 1.0))
     acted = m.chunk_acted  # a local: in a prange loop Numba loses writes to m.chunk_acted[b]
-    if parallel:
-        for b in prange(acted.shape[0]):
-            acted[b] = _fmot_chunk(key, t, prm, lev, c, m, brand_log_odds, b)
-    else:  # no parallel region: a forked worker process must not enter one
-        for b in range(acted.shape[0]):
-            acted[b] = _fmot_chunk(key, t, prm, lev, c, m, brand_log_odds, b)
+    for b in prange(acted.shape[0]):
+        acted[b] = _fmot_chunk(key, t, prm, lev, c, m, brand_log_odds, b)
     for b in range(m.chunk_acted.shape[0]):
         for k in range(b * CHUNK, b * CHUNK + m.chunk_acted[b]):
             i = m.acted[k]
@@ -773,7 +766,7 @@ SHARED = 1  # outcome flag of 4.5: the customer shares its experience
 
 
 @njit(cache=True, parallel=True)
-def smot_and_umot(seed, t, prm, lev, c, m, row, parallel):
+def smot_and_umot(seed, t, prm, lev, c, m, row):
     """4.5 A SMOT customer who entered at e judges the experience at the first t >= e + d_S - 1:
     P = clip(Q + sigma_Q xi, 0, 1), D = P - E weighted by loss aversion, valence and arousal
     (Oliver 1980); it shares with the Berger-Milkman probability (a message to its out-neighbours
@@ -782,12 +775,8 @@ def smot_and_umot(seed, t, prm, lev, c, m, row, parallel):
     in parallel; experiences, shares and posts are counted in customer order."""
     key = step_key(seed, t)
     acted = m.chunk_acted  # a local: in a prange loop Numba loses writes to m.chunk_acted[b]
-    if parallel:
-        for b in prange(acted.shape[0]):
-            acted[b] = _judge_chunk(key, t, prm, lev, c, m, b)
-    else:  # no parallel region: a forked worker process must not enter one
-        for b in range(acted.shape[0]):
-            acted[b] = _judge_chunk(key, t, prm, lev, c, m, b)
+    for b in prange(acted.shape[0]):
+        acted[b] = _judge_chunk(key, t, prm, lev, c, m, b)
     _count_judged(t, prm, lev, c, m, row)
 
 
@@ -888,19 +877,15 @@ def _count_experience(prm, promise, performance, valence, arousal, running_valen
 
 
 @njit(cache=True, parallel=True)
-def loyalty(seed, t, prm, lev, c, m, row, parallel):
+def loyalty(seed, t, prm, lev, c, m, row):
     """4.6 A LOYAL customer whose return is due is retained with probability
     sigma(logit rho_0 + gamma_v v-bar): it buys again (SMOT, E = (1 - mu) P + mu B: its last
     experience and the promise it is buying again) or churns. Customers decide in parallel; the
     decisions are counted in customer order."""
     key = step_key(seed, t)
     acted = m.chunk_acted  # a local: in a prange loop Numba loses writes to m.chunk_acted[b]
-    if parallel:
-        for b in prange(acted.shape[0]):
-            acted[b] = _come_back_chunk(key, t, prm, lev, c, m, b)
-    else:  # no parallel region: a forked worker process must not enter one
-        for b in range(acted.shape[0]):
-            acted[b] = _come_back_chunk(key, t, prm, lev, c, m, b)
+    for b in prange(acted.shape[0]):
+        acted[b] = _come_back_chunk(key, t, prm, lev, c, m, b)
     for b in range(m.chunk_acted.shape[0]):
         for k in range(b * CHUNK, b * CHUNK + m.chunk_acted[b]):
             i = m.acted[k]
@@ -940,11 +925,11 @@ def _come_back_chunk(key, t, prm, lev, c, m, b):
 
 
 @njit(cache=True)
-def record(t, lev, c, m, row, parallel):
+def record(t, lev, c, m, row):
     """4.7 The state counts at the end of step t (counted chunk by chunk in parallel: exact
     integers), the week's paid spend and its total cost."""
     counts = np.zeros((m.chunk_acted.shape[0], 6), dtype=np.int64)
-    _count_states(c, counts, parallel)
+    _count_states(c, counts)
     for s in range(6):
         row[Column.UNAWARE + s] = counts[:, s].sum()
     row[Column.COST_PAID] += lev.spend[t]
@@ -953,14 +938,10 @@ def record(t, lev, c, m, row, parallel):
 
 
 @njit(cache=True, parallel=True)
-def _count_states(c, counts, parallel):
+def _count_states(c, counts):
     """The customers of chunk b in each state, in counts[b] (in parallel on several threads)."""
-    if parallel:
-        for b in prange(counts.shape[0]):
-            _count_chunk(c, counts, b)
-    else:  # no parallel region: a forked worker process must not enter one
-        for b in range(counts.shape[0]):
-            _count_chunk(c, counts, b)
+    for b in prange(counts.shape[0]):
+        _count_chunk(c, counts, b)
 
 
 @njit(cache=True)
@@ -1095,19 +1076,19 @@ def pass_messages_on(m):
 
 
 @njit(cache=True)
-def step(seed, t, prm, lev, net, c, m, row, seeded, parallel):
-    """One week, sub-steps 4.1-4.7 in MODEL.md's order; `row` receives the week's history. With
-    `parallel`, the passes over customers run on Numba's threads (the same results, bit for bit).
-    Returns the number of share messages in flight (to arrive next week)."""
+def step(seed, t, prm, lev, net, c, m, row, seeded):
+    """One week, sub-steps 4.1-4.7 in MODEL.md's order; `row` receives the week's history. The
+    passes over customers run on Numba's threads (`step_serial`: on this one, the same results
+    bit for bit). Returns the number of share messages in flight (to arrive next week)."""
     review_budget(prm, m)  # 4.1
     apply_seeds(t, prm, lev, c, m, row, seeded)  # 4.1
     p_t = paid_media(t, prm, lev, m)  # 4.2
     deliver_shares(seed, t, prm, lev, net, c, m, row)  # 4.3 shares and passed-on content
-    paid_and_talk(seed, t, p_t, prm, lev, net, c, m, row, parallel)  # 4.3 paid media and talk
-    fmot(seed, t, prm, lev, c, m, row, parallel)  # 4.4
-    smot_and_umot(seed, t, prm, lev, c, m, row, parallel)  # 4.5
-    loyalty(seed, t, prm, lev, c, m, row, parallel)  # 4.6
-    record(t, lev, c, m, row, parallel)  # 4.7
+    paid_and_talk(seed, t, p_t, prm, lev, net, c, m, row)  # 4.3 paid media and talk
+    fmot(seed, t, prm, lev, c, m, row)  # 4.4
+    smot_and_umot(seed, t, prm, lev, c, m, row)  # 4.5
+    loyalty(seed, t, prm, lev, c, m, row)  # 4.6
+    record(t, lev, c, m, row)  # 4.7
     update_brand(prm, m, row)  # 4.7
     push_talk(prm, net, c, m)
     pass_messages_on(m)
@@ -1115,12 +1096,40 @@ def step(seed, t, prm, lev, net, c, m, row, seeded, parallel):
 
 
 @njit(cache=True)
-def run_weeks(seed, first, last, prm, lev, net, c, m, history, parallel):
+def run_weeks(seed, first, last, prm, lev, net, c, m, history):
     """Weeks first..last-1 with nobody seeded, each as `step`, in one compiled loop: a week of a
     small market costs far less than passing the arrays from Python once a week. Returns the
     share messages in flight after the last week."""
     in_flight = 0
     nobody = np.empty(0, dtype=np.int64)
     for t in range(first, last):
-        in_flight = step(seed, t, prm, lev, net, c, m, history[t], nobody, parallel)
+        in_flight = step(seed, t, prm, lev, net, c, m, history[t], nobody)
     return in_flight
+
+
+# --- On one thread -------------------------------------------------------------------------------
+# The week's loop and the passes over customers, compiled a second time without Numba's threads:
+# there `prange` is `range`, so the copies hold no parallel region. A forked worker process must
+# not enter one, and a market too small to gain from threads compiles only these, which saves
+# the parallel passes' compilation on a fresh install's first run. Each copy is the same code
+# under its own name (Numba caches it apart) whose globals name the other copies.
+_THREADED_CHAIN = ("paid_and_talk", "fmot", "smot_and_umot", "loyalty", "_count_states",
+                   "record", "step", "run_weeks")
+
+
+def _serial_copies(names: tuple[str, ...]) -> dict[str, object]:
+    """`names` compiled again without threads, by name, each calling the others' copies."""
+    namespace = dict(globals())
+    for name in names:
+        original = globals()[name].py_func
+        copy = types.FunctionType(original.__code__, namespace, f"{name}_serial",
+                                  original.__defaults__, original.__closure__)
+        copy.__qualname__ = f"{original.__qualname__}_serial"
+        copy.__doc__ = original.__doc__
+        namespace[name] = njit(cache=True)(copy)
+    return {name: namespace[name] for name in names}
+
+
+_SERIAL = _serial_copies(_THREADED_CHAIN)
+step_serial = _SERIAL["step"]
+run_weeks_serial = _SERIAL["run_weeks"]

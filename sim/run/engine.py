@@ -20,7 +20,9 @@ from sim.core.kernels import (
     apply_seeds,
     market_draws,
     run_weeks,
+    run_weeks_serial,
     step,
+    step_serial,
 )
 from sim.core.metrics import compute_kpis
 from sim.core.rng import derived_seed
@@ -179,13 +181,15 @@ class Engine:
             raise RuntimeError(f"the run is over: all {self.weeks} weeks have been simulated")
         t = self.week
         seeded = self.seeding.customers_for(t, self.customers)
-        self.messages_in_flight = step(
+        one_week = step if self._parallel() else step_serial
+        self.messages_in_flight = one_week(
             self.seed, t, self.params, self.levers, self.net, self.customers, self.market,
-            self.history[t], seeded, self._parallel())
+            self.history[t], seeded)
         self.week += 1
 
     def _parallel(self) -> bool:
-        """Whether this week's passes over customers run on Numba's threads."""
+        """Whether this week's passes over customers run on Numba's threads (the kernel's
+        threaded chain) or on this one (its serial copies, all a small market compiles)."""
         return self.n >= PARALLEL_MIN_CUSTOMERS and numba.get_num_threads() > 1
 
     def seed_now(self, customers: np.ndarray) -> None:
@@ -207,9 +211,10 @@ class Engine:
                 self.step()
                 continue
             last = self.weeks if seed_week is None else seed_week
-            self.messages_in_flight = run_weeks(
+            weeks = run_weeks if self._parallel() else run_weeks_serial
+            self.messages_in_flight = weeks(
                 self.seed, self.week, last, self.params, self.levers, self.net, self.customers,
-                self.market, self.history, self._parallel())
+                self.market, self.history)
             self.week = last
         return self
 
