@@ -11,7 +11,9 @@ import pytest
 
 from sim.app.cli import main
 from sim.core.kernels import Column
+from sim.present.report_text import budget_note, equal_money_note
 from sim.run.engine import Engine
+from sim.run.replicates import simulate
 from sim.scenario.load import Scenario
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -99,6 +101,8 @@ def test_the_shipped_equal_money_pair_spends_the_same_total(tmp_path: Path) -> N
      "+ to_referral 0 + to_quality 0.2 = 0.7"),
     (["budget.total=1000", "budget.to_ads=0.5", "budget.to_seeding=0.5", "economics.seed_cost=0"],
      "budget.to_seeding: a seeding share needs economics.seed_cost > 0"),
+    (["budget.to_ads=0.5", "budget.to_quality=0.5"],  # shares of nothing: a forgotten total
+     "budget.total: the budget's shares split budget.total, which is 0 (no budget)"),
 ])
 def test_a_budget_that_does_not_split_is_refused_before_any_run(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], settings: list[str], message: str
@@ -108,3 +112,25 @@ def test_a_budget_that_does_not_split_is_refused_before_any_run(
     assert code == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_the_notes_say_how_the_money_was_split_spent_and_compared() -> None:
+    mix = simulate(with_budget("budget.total=300000", "budget.to_ads=0.9",
+                               "budget.to_seeding=0.05", "budget.to_referral=0.05",
+                               base=["network.n=1200", "weeks=30"]), 2)
+    note = budget_note(mix)
+    # 300,000 sized for 10,000 customers is 36,000 for 1,200: 5% seeds 72 customers at 25
+    assert note.startswith("budget 36,000: ads 90% (32,400, 1,080 a week in place of "
+                           "media.spend), seeding 5% (1,800: 72 customers at 25), referral 5% "
+                           "(1,800; spent "), note
+    spent = mix.timeseries.groupby("replicate")["cost_referral"].sum().mean()
+    assert note.endswith(f"{1800 - spent:,.0f} unspent)") if spent < 1800 else "over" in note
+    ads = simulate(with_budget("budget.total=300000", base=["network.n=1200", "weeks=30"]), 2)
+    assert equal_money_note({"mix": mix, "ads": ads}) == (
+        "an equal-money comparison: every scenario's budget is 36,000")
+    plain = simulate(with_budget(base=["network.n=1200", "weeks=30"]), 2)
+    assert equal_money_note({"mix": mix, "plain": plain}) is None
+    less = simulate(with_budget("budget.total=200000", base=["network.n=1200", "weeks=30"]), 2)
+    assert equal_money_note({"mix": mix, "less": less}) == (
+        "not an equal-money comparison: the budgets differ (mix 36,000, less 24,000)")
+

@@ -13,8 +13,9 @@ from sim.analysis.horizon import (
     CHECKED_KPIS,
     horizon_warnings,
     longer_horizon,
-    longer_horizon_lines,
 )
+from sim.present.report_text import format_difference
+from sim.present.tables import longer_horizon_lines
 
 
 def result(peaks: list[float], profits: list[float], weeks: int = 100) -> SimpleNamespace:
@@ -55,3 +56,8 @@ def test_the_longer_run_is_the_same_comparison_with_45_weeks(small):
         assert row["side_longer"] == side
     line = longer_horizon_lines(weeks, table)[0]
     assert line.startswith("seeded vs base at 45 weeks (same seeds): adopted_fraction")
+    # in the comparison table's units: points for a fraction, and the interval named
+    adoption = table.loc[("seeded", "base", "adopted_fraction")]
+    assert (f"adopted_fraction {format_difference('adopted_fraction', adoption['mean_longer'])} "
+            "(95% interval ") in line
+    assert "points" in line

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.figure import Figure
 
 from sim import __version__
 from sim.analysis.compare import Comparison, compare
@@ -203,6 +204,33 @@ def test_payback_week_is_when_profit_stays_positive():
     assert plots.payback_week(profit) == 4  # it dipped again in week 3
     assert plots.payback_week(pd.Series([1.0, 2.0])) == 0
     assert plots.payback_week(pd.Series([-1.0, 2.0, -0.1])) is None
+
+
+def test_lead_week_is_when_one_scenario_stays_ahead_of_another():
+    # equal in weeks 0-1 (same seeds, before anything differs), ahead in 2, level in 3, then ahead
+    assert plots.lead_week(pd.Series([0.0, 0.0, 5.0, 0.0, 2.0, 4.0])) == 4
+    assert plots.lead_week(pd.Series([1.0, 2.0])) == 0
+    assert plots.lead_week(pd.Series([3.0, 2.0, 0.0])) is None  # level at the end: not ahead
+
+
+def test_the_profit_figure_names_the_week_each_scenario_overtakes_the_reference(
+        tmp_path, monkeypatch):
+    # the hand table's replicate 0 as "late" and replicate 1 as "early": profit to date
+    # -75, -125 (late) and -100, +100 (early), so early is ahead from week 1
+    table = hand_table()
+    frames = {"late": table[table["replicate"] == 0],
+              "early": table[table["replicate"] == 1].assign(replicate=0)}
+    legend: list[str] = []
+
+    def capture(fig: Figure, *_, **__) -> None:
+        legend.extend(text.get_text() for ax in fig.axes if ax.get_legend()
+                      for text in ax.get_legend().get_texts())
+
+    monkeypatch.setattr(Figure, "savefig", capture)
+    plots.plot_profit_by_scenario(frames, tmp_path / "p.png", ["#000000", "#111111"],
+                                  reference="late")
+    assert legend[1].endswith("breaks even in week 1; ahead of late from week 1"), legend
+    assert "ahead of" not in legend[0]
 
 
 def test_difference_tone_follows_what_the_interval_supports():

@@ -63,23 +63,3 @@ def _sides(differences: pd.DataFrame) -> pd.DataFrame:
         ["scenario", "reference", "kpi"])[["mean", "ci_low", "ci_high"]]
     side = np.where(chosen["ci_low"] > 0, 1, np.where(chosen["ci_high"] < 0, -1, 0))
     return chosen.assign(side=side)
-
-
-def _signed(value: float) -> str:
-    """+12,345 for large values, +0.0123 for small ones."""
-    return f"{value:+,.0f}" if abs(value) >= 1000 else f"{value:+.3g}"
-
-
-def longer_horizon_lines(weeks: int, table: pd.DataFrame) -> list[str]:
-    """The longer-horizon check as one line per pair: each checked KPI's difference at the
-    longer horizon and at the horizon, with the verdicts that change named."""
-    lines = []
-    for (scenario, reference), rows in table.groupby(level=["scenario", "reference"], sort=False):
-        parts = []
-        for (_, _, kpi), row in rows.iterrows():
-            change = ", the verdict changes" if row["verdict_changed"] else ""
-            parts.append(f"{kpi} {_signed(row['mean_longer'])} [{_signed(row['ci_low_longer'])}, "
-                         f"{_signed(row['ci_high_longer'])}] (was {_signed(row['mean'])}{change})")
-        lines.append(f"{scenario} vs {reference} at {weeks} weeks (same seeds): "
-                     + "; ".join(parts))
-    return lines

@@ -57,7 +57,9 @@ def spend_note(scenario, customers: int) -> str | None:
 def budget_note(result: Any) -> str | None:
     """How a result's budget was split and spent (None without a budget), the programmes'
     spending as the mean over runs of all referral rewards and quality costs paid: 'budget
-    780,000: ads 50% (390,000, 2,500 a week), seeding 20% (6,240 customers), ...'."""
+    780,000: ads 50% (390,000, 2,500 a week in place of media.spend), seeding 20% (156,000:
+    6,240 customers at 25), referral 15% (117,000; spent 36,868 on average, 80,132 unspent),
+    ...'."""
     scenario, customers = result.scenario, result.n
     budget = scenario.budget
     if budget.total <= 0:
@@ -68,16 +70,35 @@ def budget_note(result: Any) -> str | None:
     if budget.to_ads > 0:
         weekly = paid_spend(scenario) * money_scale(scenario, customers)
         parts.append(f"ads {budget.to_ads:.0%} ({amount(budget.to_ads * money)}, "
-                     f"{amount(weekly)} a week)")
+                     f"{amount(weekly)} a week in place of media.spend)")
     seeds = budget_seed_event(scenario, customers)
     if seeds is not None:
-        parts.append(f"seeding {budget.to_seeding:.0%} ({seeds.count:,} customers)")
+        seed_cost = scenario.economics.seed_cost
+        parts.append(f"seeding {budget.to_seeding:.0%} ({amount(budget.to_seeding * money)}: "
+                     f"{seeds.count:,} customers at {seed_cost:,g})")
     for share, kind, column in ((budget.to_referral, "referral", "cost_referral"),
                                 (budget.to_quality, "quality", "cost_quality")):
         if share > 0:
-            parts.append(f"{kind} {share:.0%} ({amount(share * money)}; spent "
-                         f"{amount(spent[column])} on average)")
+            allowance, paid = share * money, float(spent[column])
+            left = (f", {amount(allowance - paid)} unspent" if paid < allowance
+                    else ", over by its last week's payments" if paid > allowance else "")
+            parts.append(f"{kind} {share:.0%} ({amount(allowance)}; spent {amount(paid)} on "
+                         f"average{left})")
     return f"budget {amount(money)}: " + ", ".join(parts)
+
+
+def equal_money_note(results: Mapping[str, Any]) -> str | None:
+    """Whether scenarios that all have a budget compare equal money (None when some have none):
+    'an equal-money comparison: every scenario's budget is 780,000', or which budgets differ."""
+    money = {name: result.scenario.budget.total * money_scale(result.scenario, result.n)
+             for name, result in results.items()}
+    if len(money) < 2 or min(money.values()) <= 0:
+        return None
+    if max(money.values()) - min(money.values()) < 0.5:
+        total = amount(min(money.values()))
+        return f"an equal-money comparison: every scenario's budget is {total}"
+    return ("not an equal-money comparison: the budgets differ ("
+            + ", ".join(f"{name} {amount(total)}" for name, total in money.items()) + ")")
 
 
 def _number(kpi: str, value: float) -> str:

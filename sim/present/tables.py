@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 
 from sim.core.kpis import HEADLINE_KPIS, KPI, KPIS
 
-if TYPE_CHECKING:  # only a type here: `womsim run` need not import the analysis layer
+if TYPE_CHECKING:  # only types here: `womsim run` need not import the analysis layer
+    import pandas as pd
+
     from sim.analysis.compare import Comparison
 
 
@@ -58,6 +60,27 @@ def kpi_table(summary: Mapping[str, Mapping[str, float]],
 def kpi_list() -> str:
     """Every KPI with what it is, one line each (`womsim kpis`)."""
     return text_table([(kpi.name, kpi.meaning) for kpi in KPIS], align="<<", rule=False)
+
+
+def longer_horizon_lines(weeks: int, table: pd.DataFrame) -> list[str]:
+    """The longer-horizon check (`sim.analysis.horizon.longer_horizon`) as one line per pair:
+    each checked KPI's difference and 95% interval at the longer horizon, formatted as the
+    comparison table formats them, and the difference at the horizon, with the verdicts that
+    change named."""
+    from sim.present.report_text import format_difference, format_interval  # draws on figures
+
+    lines = []
+    for (scenario, reference), rows in table.groupby(level=["scenario", "reference"], sort=False):
+        parts = []
+        for (_, _, kpi), row in rows.iterrows():
+            change = ", the verdict changes" if row["verdict_changed"] else ""
+            interval = format_interval(kpi, row["ci_low_longer"], row["ci_high_longer"],
+                                       difference=True)
+            parts.append(f"{kpi} {format_difference(kpi, row['mean_longer'])} (95% interval "
+                         f"{interval}; was {format_difference(kpi, row['mean'])}{change})")
+        lines.append(f"{scenario} vs {reference} at {weeks} weeks (same seeds): "
+                     + "; ".join(parts))
+    return lines
 
 
 def comparison_table(comparison: Comparison, kpis: Sequence[str] = HEADLINE_KPIS) -> str:

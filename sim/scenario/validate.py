@@ -271,9 +271,13 @@ BUDGET_SHARES = ("to_ads", "to_seeding", "to_referral", "to_quality")
 
 def _check_budget(budget: BudgetParams, economics: EconomicsParams) -> None:
     """A budget's shares split its total: they add up to 1, and seeding can price its seeds."""
-    if budget.total <= 0:
-        return
     shares = sum(getattr(budget, key) for key in BUDGET_SHARES)
+    if budget.total <= 0:
+        if budget.to_ads != 1.0 or shares != 1.0:
+            raise Invalid("budget.total", "the budget's shares split budget.total, which is 0 (no "
+                                          "budget); set budget.total to the money over the "
+                                          "horizon, or remove the shares")
+        return
     if abs(shares - 1.0) > 1e-9:
         parts = " + ".join(f"{key} {getattr(budget, key):g}" for key in BUDGET_SHARES)
         raise Invalid("budget.to_ads", f"the shares of budget.total must add up to 1, got {parts} "

@@ -12,11 +12,11 @@ from typing import Any
 
 from sim.analysis.compare import compare, unique_names
 from sim.analysis.economics import profit_sensitivity, sensitivity_line
-from sim.analysis.horizon import comparison_warnings, longer_horizon, longer_horizon_lines
+from sim.analysis.horizon import comparison_warnings, longer_horizon
 from sim.app.commands import FORCE_HELP, WORKERS_HELP, add_command, add_options, command_line
 from sim.present.report_comparison import write_comparison
-from sim.present.report_text import budget_note, spend_note
-from sim.present.tables import comparison_table
+from sim.present.report_text import budget_note, equal_money_note, spend_note
+from sim.present.tables import comparison_table, longer_horizon_lines
 from sim.run.folders import check_output_folder
 from sim.scenario.load import Scenario
 
@@ -44,6 +44,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for name, result in comparison.results.items():
         for note in filter(None, (spend_note(result.scenario, result.n), budget_note(result))):
             print(f"note: {name}: {note}")
+    if note := equal_money_note(comparison.results):
+        print(f"note: {note}")
     horizon = comparison_warnings(comparison)
     if horizon:
         print("\nThe horizon may decide the answer: " + "; ".join(horizon) + ".")

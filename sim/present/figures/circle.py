@@ -248,8 +248,8 @@ def plot_circle_of_life(timeseries: pd.DataFrame, path: str | Path) -> Path:
         ax.text(
             0.0, 0.0,
             f"Shares (UMOT) led to {thousands(flows['share_entries'])} journeys into research "
-            "(a share reaches several people). FMOT % of decisions;\nrepurchase and churn % of "
-            "loyal customers' returns. Seeded customers skip research.",
+            "(a share reaches several people; win-backs included). FMOT % of decisions;\n"
+            "repurchase and churn % of loyal customers' returns. Seeded customers skip research.",
             transform=ax.transAxes, ha="left", va="bottom", fontsize=11, color="#444444",
         )
         fig.suptitle(

@@ -76,9 +76,10 @@ def plot_differences(comparison: Comparison, path: str | Path) -> Path:
 
 
 def plot_profit(comparison: Comparison, path: str | Path) -> Path:
-    """Cumulative profit by week, each scenario's mean and 5-95% band, and the week from which
-    each one's mean stays in profit."""
+    """Cumulative profit by week, each scenario's mean and 5-95% band, the week from which each
+    one's mean stays in profit, and from which each stays ahead of the reference (the first
+    scenario unless the comparison names one)."""
     return plots.plot_profit_by_scenario(
         {name: result.timeseries for name, result in comparison.results.items()}, path,
-        SCENARIO_COLOURS)
+        SCENARIO_COLOURS, reference=comparison.reference or comparison.names[0])
 

@@ -55,6 +55,15 @@ def payback_week(profit: pd.Series) -> int | None:
     return int(profit.index[0]) if len(negative) == 0 else int(negative[-1]) + 1
 
 
+def lead_week(difference: pd.Series) -> int | None:
+    """The week from which `difference` (one scenario's cumulative profit less another's, indexed
+    by week) stays above 0; None when it does not end above 0."""
+    behind = difference.index[difference.to_numpy() <= 0]
+    if len(behind) and behind[-1] == difference.index[-1]:
+        return None
+    return int(difference.index[0]) if len(behind) == 0 else int(behind[-1]) + 1
+
+
 def _money_axis(ax: Axes, label: str) -> None:
     ax.set_ylabel(label)
     ax.yaxis.set_major_formatter(lambda v, _: money(v))
@@ -96,21 +105,31 @@ def plot_cumulative_profit(timeseries: pd.DataFrame, path: str | Path,
 
 
 def plot_profit_by_scenario(timeseries: Mapping[str, pd.DataFrame], path: str | Path,
-                            colours: Sequence[str]) -> Path:
+                            colours: Sequence[str], reference: str | None = None) -> Path:
     """Profit to date by week for each scenario (name -> timeseries): mean and 5-95% band over
     replicates, in `colours` by order, each scenario's break-even week (`payback_week` of its
-    mean) marked on the zero line and named in the legend."""
+    mean) marked on the zero line and named in the legend; with a `reference`, the week from
+    which each other scenario's mean stays above the reference's (`lead_week`) marked on its line
+    with a diamond and named too."""
     names = list(timeseries)
     first = timeseries[names[0]]
     weeks = first["week"].nunique()
+    bands = {name: band_by_week(cumulative_money(timeseries[name]), "profit") for name in names}
     with figure() as fig:
         ax = fig.subplots()
         for index, name in enumerate(names):
             colour = colours[index % len(colours)]
-            band = band_by_week(cumulative_money(timeseries[name]), "profit")
+            band = bands[name]
             payback = payback_week(band["mean"])
             when = (f"not paid back in {weeks} weeks" if payback is None
                     else f"breaks even in week {payback}")
+            if reference is not None and name != reference:
+                ahead = lead_week(band["mean"] - bands[reference]["mean"])
+                when += (f"; behind {reference} at the end" if ahead is None
+                         else f"; ahead of {reference} from week {ahead}")
+                if ahead is not None:
+                    ax.plot(ahead, band["mean"].loc[ahead], "D", color=colour, ms=9,
+                            markeredgecolor="white", zorder=4)
             draw_band(ax, band, colour, f"{name}: {money(band['mean'].iloc[-1])} at the "
                                         f"end, {when}")
             if payback is not None:
@@ -120,8 +139,10 @@ def plot_profit_by_scenario(timeseries: Mapping[str, pd.DataFrame], path: str | 
         _money_axis(ax, "Profit to date")
         week_axis(ax, first)
         ax.legend(loc="best", frameon=False)
+        ahead_of = (f"\ndiamonds: the week from which a scenario stays ahead of {reference}"
+                    if reference else "")
         ax.set_title(f"{runs_phrase(first).capitalize()}, same seeds in every scenario; dots: "
-                     "the week from which the mean stays in profit",
+                     f"the week from which the mean stays in profit{ahead_of}",
                      loc="left", fontsize=11, color="#444444")
         fig.suptitle("Cumulative profit by scenario, and when each breaks even", x=0.01,
                      ha="left")
