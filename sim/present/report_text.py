@@ -49,8 +49,9 @@ def spend_note(scenario, customers: int) -> str | None:
     if customers == sized_for:
         return None
     scale = money_scale(scenario, customers)
+    factor = f"{scale:,.0f}" if scale >= 100 else f"{scale:.3g}"
     return (f"spends are sized for {sized_for:,} customers (economics.sized_for); this market of "
-            f"{customers:,} spends {scale:.3g} x: paid media "
+            f"{customers:,} spends {factor} x: paid media "
             f"{amount(paid_spend(scenario) * scale)} a week")
 
 
