@@ -39,7 +39,7 @@ from sim.present.report_text import (
     with_count,
 )
 from sim.run.results import SimulationResult, summarise
-from sim.scenario.events import paid_spend
+from sim.scenario.events import paid_spend, weekly_paid_spend
 from sim.scenario.load import Scenario, ScenarioError
 
 REPORT_NAME = "report.html"
@@ -120,7 +120,7 @@ def scenario_block(name: str, result: SimulationResult, first: Scenario | None
             ("Network", scenario.network.kind.replace("_", "-")),
             ("Horizon", f"{scenario.weeks} weeks"),
             ("Runs", f"{scenario.replications}"),
-            ("Paid media", f"{amount(paid_spend(scenario) * result.n / sized_for)} a week"
+            ("Paid media", f"{amount(weekly_paid_spend(scenario, result.n))} a week"
                            + (f" ({amount(paid_spend(scenario))} per {sized_for:,} customers)"
                               if result.n != sized_for else "")),
             *([("Budget", note.removeprefix("budget "))] if (note := budget_note(result))

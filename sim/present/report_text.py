@@ -15,7 +15,13 @@ from typing import Any
 
 from sim.core.kpis import KPI
 from sim.present.figures import difference_tone
-from sim.scenario.events import budget_seed_event, money_scale, paid_spend
+from sim.scenario.events import (
+    budget_allowances,
+    budget_money,
+    budget_seed_event,
+    money_scale,
+    weekly_paid_spend,
+)
 from sim.scenario.load import Scenario
 from sim.scenario.schema import SECTIONS, Event, TopParams
 
@@ -52,7 +58,7 @@ def spend_note(scenario, customers: int) -> str | None:
     factor = f"{scale:,.0f}" if scale >= 100 else f"{scale:.3g}"
     return (f"spends are sized for {sized_for:,} customers (economics.sized_for); this market of "
             f"{customers:,} spends {factor} x: paid media "
-            f"{amount(paid_spend(scenario) * scale)} a week")
+            f"{amount(weekly_paid_spend(scenario, customers))} a week")
 
 
 def budget_note(result: Any) -> str | None:
@@ -66,21 +72,23 @@ def budget_note(result: Any) -> str | None:
     if budget.total <= 0:
         return None
     spent = result.timeseries.groupby("replicate")[["cost_referral", "cost_quality"]].sum().mean()
-    money = budget.total * money_scale(scenario, customers)
+    money = budget_money(scenario, customers)
     parts = []
     if budget.to_ads > 0:
-        weekly = paid_spend(scenario) * money_scale(scenario, customers)
         parts.append(f"ads {budget.to_ads:.0%} ({amount(budget.to_ads * money)}, "
-                     f"{amount(weekly)} a week in place of media.spend)")
+                     f"{amount(weekly_paid_spend(scenario, customers))} a week in place of "
+                     "media.spend)")
     seeds = budget_seed_event(scenario, customers)
     if seeds is not None:
         seed_cost = scenario.economics.seed_cost
         parts.append(f"seeding {budget.to_seeding:.0%} ({amount(budget.to_seeding * money)}: "
                      f"{seeds.count:,} customers at {seed_cost:,g})")
-    for share, kind, column in ((budget.to_referral, "referral", "cost_referral"),
-                                (budget.to_quality, "quality", "cost_quality")):
+    allowances = budget_allowances(scenario, customers)
+    for share, allowance, kind, column in (
+            (budget.to_referral, allowances[0], "referral", "cost_referral"),
+            (budget.to_quality, allowances[1], "quality", "cost_quality")):
         if share > 0:
-            allowance, paid = share * money, float(spent[column])
+            paid = float(spent[column])
             left = (f", {amount(allowance - paid)} unspent" if paid < allowance
                     else ", over by its last week's payments" if paid > allowance else "")
             parts.append(f"{kind} {share:.0%} ({amount(allowance)}; spent {amount(paid)} on "
@@ -91,8 +99,7 @@ def budget_note(result: Any) -> str | None:
 def equal_money_note(results: Mapping[str, Any]) -> str | None:
     """Whether scenarios that all have a budget compare equal money (None when some have none):
     'an equal-money comparison: every scenario's budget is 780,000', or which budgets differ."""
-    money = {name: result.scenario.budget.total * money_scale(result.scenario, result.n)
-             for name, result in results.items()}
+    money = {name: budget_money(result.scenario, result.n) for name, result in results.items()}
     if len(money) < 2 or min(money.values()) <= 0:
         return None
     if max(money.values()) - min(money.values()) < 0.5:

@@ -35,7 +35,7 @@ from sim.scenario.events import (
     budget_allowances,
     build_levers,
     money_scale,
-    paid_spend,
+    weekly_paid_spend,
 )
 
 GRAPH_SEED_LABEL = 1  # the graph seed is derived from the scenario seed under this label
@@ -163,7 +163,7 @@ class Engine:
         media = scenario.media
         self.market: Market = new_market(
             self.n, scenario.sharing.pool_weeks,
-            paid_spend(scenario) * money_scale(scenario, self.n) / (1.0 - media.adstock_decay),
+            weekly_paid_spend(scenario, self.n) / (1.0 - media.adstock_decay),
             EMOTION_PRIOR, in_market,
             programmes=(self.params.referral_allowance > 0, self.params.quality_allowance > 0))
         self.history = np.zeros((self.weeks, len(HISTORY_COLUMNS)), dtype=np.float64)

@@ -46,11 +46,20 @@ def paid_spend(scenario) -> float:
     return scenario.media.spend
 
 
+def weekly_paid_spend(scenario, customers: int) -> float:
+    """`paid_spend` in a market of `customers`: what a week's paid media costs before campaigns."""
+    return paid_spend(scenario) * money_scale(scenario, customers)
+
+
+def budget_money(scenario, customers: int) -> float:
+    """The budget's total in a market of `customers` (0: no budget)."""
+    return scenario.budget.total * money_scale(scenario, customers)
+
+
 def budget_allowances(scenario, customers: int) -> tuple[float, float]:
     """What the budget's referral and quality programmes may pay in a market of `customers`
     (0: no such programme)."""
-    budget = scenario.budget
-    money = budget.total * money_scale(scenario, customers)
+    budget, money = scenario.budget, budget_money(scenario, customers)
     return budget.to_referral * money, budget.to_quality * money
 
 
@@ -60,7 +69,7 @@ def budget_seed_event(scenario, customers: int) -> Event | None:
     budget = scenario.budget
     if budget.total <= 0 or budget.to_seeding <= 0:
         return None
-    money = budget.to_seeding * budget.total * money_scale(scenario, customers)
+    money = budget.to_seeding * budget_money(scenario, customers)
     count = min(int(money // scenario.economics.seed_cost), customers)
     return Event(kind="seed", week=0, count=count, strategy=budget.seed_strategy)
 
