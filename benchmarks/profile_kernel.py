@@ -21,8 +21,8 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 
-import numba
 import numpy as np
 from common import RESULTS, load, machine, table, write_json
 
@@ -32,7 +32,8 @@ from sim.graph import build_graph
 from sim.run.engine import Engine, graph_seed
 from sim.scenario.load import Scenario
 
-SUBSTEPS = ("choose_seeds", "apply_seeds", "paid_media", "deliver_shares", "paid_and_talk", "fmot",
+SUBSTEPS = ("choose_seeds", "review_budget", "apply_seeds", "paid_media", "deliver_shares",
+            "paid_and_talk", "fmot",
             "smot_and_umot", "loyalty", "record", "update_brand", "push_talk", "pass_messages_on")
 MEAN_DEGREE = {"barabasi_albert": 8.0, "watts_strogatz": 10.0}
 
@@ -42,7 +43,8 @@ def profiled_run(engine: Engine) -> dict[str, list[float]]:
     (wall, CPU) seconds spent in each sub-step in all."""
     spent = {name: [0.0, 0.0] for name in SUBSTEPS}
     e = engine
-    parallel = numba.get_num_threads() > 1
+    # the passes the engine's week runs: threaded, or their one-thread copies
+    passes = kernels if e._parallel() else SimpleNamespace(**kernels._SERIAL)
 
     def timed(name: str, function, *args):
         wall, cpu = time.perf_counter(), time.process_time()
@@ -56,18 +58,17 @@ def profiled_run(engine: Engine) -> dict[str, list[float]]:
         c, m, prm, lev, net, row = (e.customers, e.market, e.params, e.levers, e.net,
                                     e.history[t])
         seeded = timed("choose_seeds", e.seeding.customers_for, t, c)  # Engine.step's part
-        timed("apply_seeds", kernels.apply_seeds, t, prm, lev, c, m, row, seeded)
+        timed("review_budget", kernels.review_budget, prm, m)
+        timed("apply_seeds", kernels.apply_seeds, t, prm, lev, net, c, m, row, seeded)
         p_t = timed("paid_media", kernels.paid_media, t, prm, lev, m)
         timed("deliver_shares", kernels.deliver_shares, e.seed, t, prm, lev, net, c, m, row)
-        timed("paid_and_talk", kernels.paid_and_talk, e.seed, t, p_t, prm, lev, net,
-              c, m, row, parallel)
-        timed("fmot", kernels.fmot, e.seed, t, prm, lev, c, m, row, parallel)
-        timed("smot_and_umot", kernels.smot_and_umot, e.seed, t, prm, lev, c, m, row,
-              parallel)
-        timed("loyalty", kernels.loyalty, e.seed, t, prm, lev, c, m, row, parallel)
-        timed("record", kernels.record, t, lev, c, m, row, parallel)
+        timed("paid_and_talk", passes.paid_and_talk, e.seed, t, p_t, prm, lev, net, c, m, row)
+        timed("fmot", passes.fmot, e.seed, t, prm, lev, net, c, m, row)
+        timed("smot_and_umot", passes.smot_and_umot, e.seed, t, prm, lev, c, m, row)
+        timed("loyalty", passes.loyalty, e.seed, t, prm, lev, c, m, row)
+        timed("record", passes.record, t, lev, c, m, row)
         timed("update_brand", kernels.update_brand, prm, m, row)
-        timed("push_talk", kernels.push_talk, prm, net, c, m)
+        timed("push_talk", passes.push_talk, prm, net, c, m)
         timed("pass_messages_on", kernels.pass_messages_on, m)
         e.messages_in_flight = int(m.outbox_count[1])
         e.week += 1

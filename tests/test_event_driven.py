@@ -4,7 +4,8 @@ Talk pressure is not recomputed over every edge each week: a talker pushes the c
 to its listeners when it starts, stops or changes emotion. These tests recount the pressure from
 scratch after every week, over all in-edges of every customer who can still be stimulated, and
 require bit-for-bit equality on every shipped scenario (at a reduced size) and on directed,
-weighted and complete graphs.
+weighted and complete graphs; likewise each talker's count of ties to customers still listening,
+by which the push skips talkers whose listeners have all bought.
 """
 
 from __future__ import annotations
@@ -52,6 +53,13 @@ def assert_pressure_exact_every_week(scenario) -> None:
         listening = np.isin(customers.state, LISTENING)
         expected = recount_pressure(engine)
         np.testing.assert_array_equal(customers.talk_pressure[listening], expected[listening])
+        # each talker's count of ties to listeners, which lets the push skip a talker whose
+        # listeners all bought, is the recount too
+        graph = engine.graph
+        if not graph.complete:
+            sources = np.repeat(np.arange(graph.n), np.diff(graph.indptr))
+            ties = np.bincount(sources, weights=listening[graph.indices], minlength=graph.n)
+            np.testing.assert_array_equal(customers.listening_ties, ties.astype(np.int32))
     assert talkers_seen > 0, "the scenario must have talkers for the check to mean anything"
 
 

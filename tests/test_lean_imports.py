@@ -44,6 +44,25 @@ def test_loads_no_heavy_package(case: str) -> None:
     assert loaded_heavy(CASES[case]) == []
 
 
+def test_a_run_loads_no_graph_or_statistics_library_before_it_draws() -> None:
+    # A scenario's simulation on a generated graph needs numba, numpy and pandas, not networkx
+    # or scipy's statistics and optimisers (most of a second to import) nor the plotting
+    # packages. (numba itself imports the top of scipy, to check its version.)
+    code = """
+import json, sys
+from sim.app.commands import run
+from sim.run.replicates import simulate
+from sim.scenario.load import Scenario
+simulate(Scenario.default().with_overrides({'network.n': 300, 'weeks': 3}), replications=2,
+         workers=1)
+print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('networkx', 'matplotlib',
+      'mesa') or m.startswith(('scipy.stats', 'scipy.optimize')))))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
 def test_the_check_sees_a_heavy_import() -> None:
     # The same check on code that does need numba (a run): it must report it.
     assert "numba" in loaded_heavy("import sim.core.rng")

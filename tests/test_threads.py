@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sim.core.state import CHUNK
@@ -80,6 +81,28 @@ def test_runs_here_on_threads_then_in_workers_agree() -> None:
                           env={**os.environ, "NUMBA_NUM_THREADS": "2"})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split()[-1] == "True"
+
+
+def test_atomic_add_loses_no_addition_on_threads() -> None:
+    # Both threads add to the same eight cells at once: every addition must land, as the talk
+    # push relies on for exact pressure sums at any thread count.
+    from numba import config, njit, prange, set_num_threads
+
+    from sim.core.atomic import atomic_add
+
+    @njit(parallel=True)
+    def hammer(cells, count):
+        for k in prange(count):
+            atomic_add(cells, k % 4, k % 2, k)
+
+    set_num_threads(min(2, config.NUMBA_NUM_THREADS))
+    cells = np.zeros((4, 2), dtype=np.int64)
+    count = 2_000_000
+    hammer(cells, count)
+    k = np.arange(count)
+    expected = np.zeros((4, 2), dtype=np.int64)
+    np.add.at(expected, (k % 4, k % 2), k)
+    np.testing.assert_array_equal(cells, expected)
 
 
 @pytest.mark.parametrize("value", ["0", "-2", "two"])

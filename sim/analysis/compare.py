@@ -34,7 +34,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import t as student_t
 
 from sim.core.kpis import KPI, KPI_NAMES, KPIS
 from sim.run.engine import build_scenario_graph, graph_seed
@@ -149,6 +148,8 @@ def difference_stats(differences: np.ndarray, direction: int) -> dict[str, Any]:
         row.update(mean=value, sd=0.0, ci_low=value, ci_high=value, p05=value, p95=value,
                    outcome="equal" if value == 0.0 else "exact")
         return row
+    from scipy.stats import t as student_t  # here: importing scipy.stats takes most of a second
+
     sd = float(d.std(ddof=1))
     quantile = float(student_t.ppf(0.5 + CONFIDENCE / 2, n - 1))
     half = quantile * sd / math.sqrt(n)

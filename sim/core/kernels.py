@@ -27,6 +27,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
+from sim.core.atomic import atomic_add
 from sim.core.rng import customer_key, draw, geometric, normal, step_key, uniform, uniform_pair
 from sim.core.stages import Purpose, Source, State
 from sim.core.state import (
@@ -242,10 +243,10 @@ def _logit(p):
 
 
 @njit(cache=True, inline="always")
-def _emotion_log_odds(prm, m, arousal, valence):
+def _emotion_log_odds(prm, emotion, arousal, valence):
     """Berger & Milkman (2012): log odds per standard deviation of arousal and of positivity,
-    both measured from the typical experience (4.5)."""
-    e = m.emotion
+    both measured from the typical experience (4.5), `emotion` (m.emotion)."""
+    e = emotion
     return (prm.log_arousal_odds * (arousal - e[Emotion.AROUSAL_MEAN]) / e[Emotion.AROUSAL_SD]
             + prm.log_valence_odds * (valence - e[Emotion.VALENCE_MEAN]) / e[Emotion.VALENCE_SD])
 
@@ -363,70 +364,94 @@ def review_budget(prm, m):
 
 
 @njit(cache=True, inline="always")
-def _pay_quality(t, lev, m, row):
-    """The quality cost of one paid purchase in week t: the lifted quality's while the budget's
-    quality programme runs (counted against it), else the week's."""
-    _pay(m, row, Column.COST_QUALITY, Brand.QUALITY_ON, Brand.QUALITY_PAID,
-         lev.funded_quality_unit_cost[t], lev.quality_unit_cost[t])
+def _quality_costs(t, lev):
+    """Week t's quality cost of one paid purchase: the lifted quality's, paid while the budget's
+    quality programme runs (counted against it), and the week's otherwise (see `_pay`)."""
+    return lev.funded_quality_unit_cost[t], lev.quality_unit_cost[t]
 
 
 @njit(cache=True, inline="always")
-def _pay_referral(t, lev, m, row):
-    """The reward for one purchase by a share-recruited customer in week t: the budget's
-    programme's while it runs (counted against it), else the week's referral events'."""
-    _pay(m, row, Column.COST_REFERRAL, Brand.REFERRAL_ON, Brand.REFERRAL_PAID,
-         lev.funded_referral_reward[t], lev.referral_reward[t])
+def _referral_rewards(t, lev):
+    """Week t's reward for one purchase by a share-recruited customer: the budget programme's,
+    paid while it runs (counted against it), and the week's referral events' otherwise."""
+    return lev.funded_referral_reward[t], lev.referral_reward[t]
 
 
 @njit(cache=True, inline="always")
-def _pay(m, row, column, running, paid, funded, unfunded):
-    """One payment into row[column]: `funded` while the budget programme flagged at
-    m.brand[running] runs (and added to what it paid, m.brand[paid]), else `unfunded`."""
-    if m.brand[running] > 0.0:
-        m.brand[paid] += funded
-        row[column] += funded
+def _pay(brand, row, column, running, paid, costs):
+    """One payment into row[column]: costs[0] while the budget programme flagged at
+    brand[running] runs (and added to what it paid, brand[paid]), else costs[1]."""
+    if brand[running] > 0.0:
+        brand[paid] += costs[0]
+        row[column] += costs[0]
     else:
-        row[column] += unfunded
+        row[column] += costs[1]
 
 
 @njit(cache=True)
-def apply_seeds(t, prm, lev, c, m, row, seeded):
+def apply_seeds(t, prm, lev, net, c, m, row, seeded):
     """4.1 Seeded customers enter SMOT now, with E = B, source seed, at seed_cost each."""
     for i in seeded:
         if c.adopted_week[i] >= 0:
             continue
         c.state[i] = SMOT
+        if _keeps_listening_ties(prm, net):
+            _stop_listening(net.in_indptr, net.in_indices, c.listening_ties, i)
         c.entered[i] = t
         c.expectation[i] = lev.promise[t]
         c.source[i] = SEED
         c.recruiter[i] = -1
-        _empty_inbox(c, i)
-        _adopt(t, c, i, row)
+        _empty_inbox(c.inbox_positive, c.inbox_negative, c.inbox_positive_p, c.inbox_negative_p,
+                     i)
+        _adopt(t, i, c.source, c.recruiter, c.adopted_week, c.adopted_source,
+               c.adopted_recruiter, row)
         row[Column.STIMULUS_PAID + SEED] += 1
         row[Column.COST_SEED] += prm.seed_cost
-        _mark_talk_changed(m, i)
+        _mark_talk_changed(m.talk_changed, m.counts, i)
+
+
+# The helpers called once per customer or per tie take the arrays they use, never the Customers,
+# Market, Levers or Net tuples: Numba takes (and drops) a reference on every array of a tuple
+# passed to a function, inlined or not, so a tuple per call cost more than the work
+# (measured: a talker's weight in the talk push, 150 ns with the tuples against 14 ns).
 
 
 @njit(cache=True, inline="always")
-def _adopt(t, c, i, row):
-    c.adopted_week[i] = t
-    c.adopted_source[i] = c.source[i]
-    c.adopted_recruiter[i] = c.recruiter[i]
-    row[Column.ADOPTED_PAID + c.source[i]] += 1
+def _adopt(t, i, source, recruiter, adopted_week, adopted_source, adopted_recruiter, row):
+    """Customer i's first purchase (or seeding) in week t, credited to its episode's source."""
+    adopted_week[i] = t
+    adopted_source[i] = source[i]
+    adopted_recruiter[i] = recruiter[i]
+    row[Column.ADOPTED_PAID + source[i]] += 1
 
 
 @njit(cache=True, inline="always")
-def _empty_inbox(c, i):
-    c.inbox_positive[i] = 0
-    c.inbox_negative[i] = 0
-    c.inbox_positive_p[i] = 0
-    c.inbox_negative_p[i] = 0
+def _empty_inbox(positive, negative, positive_p, negative_p, i):
+    positive[i] = 0
+    negative[i] = 0
+    positive_p[i] = 0
+    negative_p[i] = 0
 
 
 @njit(cache=True, inline="always")
-def _mark_talk_changed(m, i):
-    m.talk_changed[m.counts[WorkList.TALK_CHANGED]] = i
-    m.counts[WorkList.TALK_CHANGED] += 1
+def _keeps_listening_ties(prm, net):
+    """Whether the talk push walks ties (and so reads `listening_ties`): a graph that is not
+    complete, with talk heard along ties."""
+    return not net.complete and prm.imitation_local > 0.0
+
+
+@njit(cache=True, inline="always")
+def _stop_listening(in_indptr, in_indices, listening_ties, j):
+    """j has just stopped listening to talk (it bought, or was seeded): one fewer listening tie
+    for each customer j hears."""
+    for e in range(in_indptr[j], in_indptr[j + 1]):
+        listening_ties[in_indices[e]] -= 1
+
+
+@njit(cache=True, inline="always")
+def _mark_talk_changed(talk_changed, counts, i):
+    talk_changed[counts[WorkList.TALK_CHANGED]] = i
+    counts[WorkList.TALK_CHANGED] += 1
 
 
 # --- 4.2 Paid media ------------------------------------------------------------------------------
@@ -495,14 +520,17 @@ def deliver_shares(seed, t, prm, lev, net, c, m, row):
                 m.recruit_draw[j] = choice
                 m.recruit_sender[j] = sender
                 m.recruit_kind[j] = kind
+    pass_on = lev.pass_on[t]
     for k in range(m.counts[WorkList.TOUCHED]):
         j = m.touched[k]
         if c.state[j] == REJECTED:
             row[Column.WINBACK] += 1
-        if m.recruit_kind[j] == Message.CONTENT:
-            _enter_zmot(key, t, prm, lev, c, m, j, PAID, -1, row)
-        else:
-            _enter_zmot(key, t, prm, lev, c, m, j, SHARE, m.recruit_sender[j], row)
+        content = m.recruit_kind[j] == Message.CONTENT
+        source = PAID if content else SHARE
+        passes_on = _become_zmot(key, t, prm, pass_on, c.state, c.entered, c.due, c.source,
+                                 c.recruiter, j, source, -1 if content else m.recruit_sender[j])
+        _count_zmot(m.outbox_sender, m.outbox_kind, m.outbox_performance, m.outbox_count, j,
+                    source, passes_on, row)
         m.recruit_draw[j] = 2.0
         m.recruit_sender[j] = -1
     m.counts[WorkList.TOUCHED] = 0
@@ -515,41 +543,41 @@ def _listening(state):
 
 
 @njit(cache=True, inline="always")
-def _enter_zmot(key, t, prm, lev, c, m, i, source, recruiter, row):
-    """Into ZMOT, with what it adds to the week's row and the outbox (see `_become_zmot`)."""
-    _count_zmot(m, i, source, _become_zmot(key, t, prm, lev, c, i, source, recruiter), row)
+def _become_zmot(key, t, prm, pass_on, state, entered, due, sources, recruiters, i, source,
+                 recruiter):
+    """Customer i into ZMOT (the customer arrays it changes are passed); the step it will decide
+    in (4.4) is drawn now: it decides each step, from this one on, with probability 1/(1 + T_Z),
+    so the wait is geometric. Returns whether it passes the content on (a customer reached by
+    paid media, with the week's pass-on probability `pass_on`)."""
+    state[i] = ZMOT
+    entered[i] = t
+    due[i] = t + geometric(customer_key(key, i), FMOT_TIMING, prm.decide_probability)
+    sources[i] = source
+    recruiters[i] = recruiter
+    return source == PAID and uniform(key, i, PASS_ON) < pass_on
 
 
 @njit(cache=True, inline="always")
-def _become_zmot(key, t, prm, lev, c, i, source, recruiter):
-    """Into ZMOT; the step it will decide in (4.4) is drawn now: it decides each step, from this
-    one on, with probability 1/(1 + T_Z), so the wait is geometric. Returns whether it passes the
-    content on (a customer reached by paid media, with the week's pass-on probability)."""
-    c.state[i] = ZMOT
-    c.entered[i] = t
-    c.due[i] = t + geometric(customer_key(key, i), FMOT_TIMING, prm.decide_probability)
-    c.source[i] = source
-    c.recruiter[i] = recruiter
-    return source == PAID and uniform(key, i, PASS_ON) < lev.pass_on[t]
-
-
-@njit(cache=True, inline="always")
-def _count_zmot(m, i, source, passes_on, row):
-    """A ZMOT entry in the week's row; content passed on goes to the outbox."""
+def _count_zmot(outbox_sender, outbox_kind, outbox_performance, outbox_count, i, source,
+                passes_on, row):
+    """A ZMOT entry in the week's row; content passed on goes to the outbox (m.outbox_*)."""
     row[Column.STIMULUS_PAID + source] += 1
     if passes_on:
-        _send(m, i, Message.CONTENT, 0.0)
+        _send(outbox_sender, outbox_kind, outbox_performance, outbox_count, i, Message.CONTENT,
+              0.0)
         row[Column.CONTENT_PASSED] += 1
 
 
 @njit(cache=True, inline="always")
-def _send(m, sender, kind, performance):
-    """A message from `sender` to its out-neighbours, delivered in 4.3 of the next step."""
-    sent = m.outbox_count[Outbox.THIS_STEP]
-    m.outbox_sender[sent] = sender
-    m.outbox_kind[sent] = kind
-    m.outbox_performance[sent] = performance
-    m.outbox_count[Outbox.THIS_STEP] = sent + 1
+def _send(outbox_sender, outbox_kind, outbox_performance, outbox_count, sender, kind,
+          performance):
+    """A message from `sender` to its out-neighbours into the outbox (m.outbox_*), delivered in
+    4.3 of the next step."""
+    sent = outbox_count[Outbox.THIS_STEP]
+    outbox_sender[sent] = sender
+    outbox_kind[sent] = kind
+    outbox_performance[sent] = performance
+    outbox_count[Outbox.THIS_STEP] = sent + 1
 
 
 WON_BACK = 1  # outcome flag of 4.3: a REJECTED customer re-entered ZMOT
@@ -575,7 +603,8 @@ def paid_and_talk(seed, t, p_t, prm, lev, net, c, m, row):
             i = m.acted[k]
             if m.outcome[i] & WON_BACK:
                 row[Column.WINBACK] += 1
-            _count_zmot(m, i, c.source[i], m.outcome[i] & PASSES_ON, row)
+            _count_zmot(m.outbox_sender, m.outbox_kind, m.outbox_performance, m.outbox_count, i,
+                        c.source[i], m.outcome[i] & PASSES_ON, row)
 
 
 @njit(cache=True)
@@ -586,6 +615,7 @@ def _paid_or_talk_chunk(key, t, p_t, p_only, prm, lev, net, c, m, b):
     in_market = m.in_market
     market_talk = _market_talk(prm, m.totals[Total.TALK])
     market_talk_positive = _market_talk(prm, m.totals[Total.TALK_POSITIVE])
+    pass_on = lev.pass_on[t]
     for i in range(b * CHUNK, min(c.state.shape[0], (b + 1) * CHUNK)):
         s = c.state[i]
         if s != UNAWARE and s != REJECTED:
@@ -616,8 +646,11 @@ def _paid_or_talk_chunk(key, t, p_t, p_only, prm, lev, net, c, m, b):
             source = TALK
             recruiter = -1  # market-wide talk names no recruiter
             if local == talk or (local > 0.0 and uniform(key, i, TALK_REACH) * talk < local):
-                recruiter = _talk_recruiter(key, i, pressure, positive_only, net, c)
-        passes_on = _become_zmot(key, t, prm, lev, c, i, source, recruiter)
+                recruiter = _talk_recruiter(
+                    key, i, pressure, c.talk_kappa_positive if positive_only else c.talk_kappa,
+                    net.complete, net.in_indptr, net.in_indices, net.in_weight, net.weighted)
+        passes_on = _become_zmot(key, t, prm, pass_on, c.state, c.entered, c.due, c.source,
+                                 c.recruiter, i, source, recruiter)
         m.outcome[i] = (WON_BACK if positive_only else 0) | (PASSES_ON if passes_on else 0)
         m.acted[k] = i
         k += 1
@@ -635,25 +668,26 @@ def _market_talk(prm, total):
 
 
 @njit(cache=True)
-def _talk_recruiter(key, i, pressure, positive_only, net, c):
+def _talk_recruiter(key, i, pressure, kappas, complete, in_indptr, in_indices, in_weight,
+                    weighted):
     """The talking in-neighbour credited with a talk recruit, chosen with probability
-    omega * kappa / pressure (the same fixed-point terms the pressure is made of)."""
+    omega * kappa / pressure (the same fixed-point terms the pressure is made of); `kappas` are
+    the talkers' weights that make the pressure (all, or the positive ones)."""
     target = np.int64(uniform(key, i, TALK_RECRUITER) * pressure)
-    kappas = c.talk_kappa_positive if positive_only else c.talk_kappa
     cumulative = np.int64(0)
     last = -1
-    if net.complete:
-        for j in range(c.state.shape[0]):
+    if complete:
+        for j in range(kappas.shape[0]):
             if j != i and kappas[j] > 0.0:
                 cumulative += _talk_term(1.0, kappas[j])
                 last = j
                 if cumulative > target:
                     return j
         return last
-    for e in range(net.in_indptr[i], net.in_indptr[i + 1]):
-        j = net.in_indices[e]
+    for e in range(in_indptr[i], in_indptr[i + 1]):
+        j = in_indices[e]
         if kappas[j] > 0.0:
-            cumulative += _talk_term(_tie(net.in_weight, net.weighted, e), kappas[j])
+            cumulative += _talk_term(_tie(in_weight, weighted, e), kappas[j])
             last = j
             if cumulative > target:
                 return j
@@ -677,7 +711,7 @@ def _read(ck, purpose, n_read, positive, total):
 
 
 @njit(cache=True, parallel=True)
-def fmot(seed, t, prm, lev, c, m, row):
+def fmot(seed, t, prm, lev, net, c, m, row):
     """4.4 FMOT: each ZMOT customer whose decision is due reads up to n_src sources (a random
     subset of its inbox, then of the public pool of the last pool_weeks steps) and buys with
     probability sigma(logit pi_0 + beta_W W + beta_o (2o-1) + beta_B C (2B-1)), the promise's pull
@@ -691,6 +725,9 @@ def fmot(seed, t, prm, lev, c, m, row):
     acted = m.chunk_acted  # a local: in a prange loop Numba loses writes to m.chunk_acted[b]
     for b in prange(acted.shape[0]):
         acted[b] = _fmot_chunk(key, t, prm, lev, c, m, brand_log_odds, b)
+    quality_costs = _quality_costs(t, lev)
+    referral_rewards = _referral_rewards(t, lev)
+    keeps_ties = _keeps_listening_ties(prm, net)
     for b in range(m.chunk_acted.shape[0]):
         for k in range(b * CHUNK, b * CHUNK + m.chunk_acted[b]):
             i = m.acted[k]
@@ -698,13 +735,18 @@ def fmot(seed, t, prm, lev, c, m, row):
                 row[Column.FMOT_REJECT] += 1
                 continue
             row[Column.FMOT_BUY] += 1
+            if keeps_ties:
+                _stop_listening(net.in_indptr, net.in_indices, c.listening_ties, i)
             row[Column.REVENUE] += prm.margin
-            _pay_quality(t, lev, m, row)
+            _pay(m.brand, row, Column.COST_QUALITY, Brand.QUALITY_ON, Brand.QUALITY_PAID,
+                 quality_costs)
             if c.source[i] == SHARE:
-                _pay_referral(t, lev, m, row)
+                _pay(m.brand, row, Column.COST_REFERRAL, Brand.REFERRAL_ON, Brand.REFERRAL_PAID,
+                     referral_rewards)
             if c.adopted_week[i] < 0:
-                _adopt(t, c, i, row)
-            _mark_talk_changed(m, i)
+                _adopt(t, i, c.source, c.recruiter, c.adopted_week, c.adopted_source,
+                       c.adopted_recruiter, row)
+            _mark_talk_changed(m.talk_changed, m.counts, i)
 
 
 @njit(cache=True)
@@ -745,7 +787,8 @@ def _fmot_chunk(key, t, prm, lev, c, m, brand_log_odds, b):
             mean_sender_p = p_sum / n_read
         buy = _probability_with_log_odds(
             prm.conversion, prm.review_weight * net_sentiment + brand_log_odds)
-        _empty_inbox(c, i)
+        _empty_inbox(c.inbox_positive, c.inbox_negative, c.inbox_positive_p, c.inbox_negative_p,
+                     i)
         c.entered[i] = t
         if draw(ck, BUY) < buy:
             weight = n_read / (n_read + prm.wom_anchor)
@@ -792,13 +835,14 @@ def _count_judged(t, prm, lev, c, m, row):
                               c.running_valence[i], row)
             if m.outcome[i] & SHARED:
                 sign = 0 if c.valence[i] >= 0.0 else 1  # 0 positive, 1 negative
-                _send(m, i, Message.NEGATIVE if sign else Message.POSITIVE, performance)
+                _send(m.outbox_sender, m.outbox_kind, m.outbox_performance, m.outbox_count, i,
+                      Message.NEGATIVE if sign else Message.POSITIVE, performance)
                 posts[Total.POOL_POSITIVE + sign] += 1
                 posts[Total.POOL_POSITIVE_P + sign] += _fixed(performance, PERFORMANCE_SCALE)
                 row[Column.UMOT_NEGATIVE if sign else Column.UMOT_POSITIVE] += 1
                 if c.experiences[i] == 1 and c.source[i] != SEED:
                     row[Column.UMOT_FIRST_NEGATIVE if sign else Column.UMOT_FIRST_POSITIVE] += 1
-            _mark_talk_changed(m, i)
+            _mark_talk_changed(m.talk_changed, m.counts, i)
     _post_to_pool(t, prm, m, posts)
 
 
@@ -825,10 +869,10 @@ def _judge_chunk(key, t, prm, lev, c, m, b):
         c.performance[i] = performance
         c.valence[i] = valence
         c.arousal[i] = arousal
-        _remember(prm, c, i, valence)
+        _remember(prm, c.running_valence, c.experiences, i, valence)
         if prm.emotional_sharing:
             share = _probability_with_log_odds(
-                prm.share_base, _emotion_log_odds(prm, m, arousal, valence) + share_boost)
+                prm.share_base, _emotion_log_odds(prm, m.emotion, arousal, valence) + share_boost)
         else:
             share = prm.share_base
         shares = draw(ck, SHARE_DRAW) < share
@@ -844,16 +888,16 @@ def _judge_chunk(key, t, prm, lev, c, m, b):
 
 
 @njit(cache=True, inline="always")
-def _remember(prm, c, i, valence):
+def _remember(prm, running_valence, experiences, i, valence):
     """4.5 The running valence v-bar moves towards v by alpha- when the experience is worse than
     it, by alpha+ when better: a failure is learnt faster than a recovery (Mitra & Golder 2006)."""
-    if c.experiences[i] == 0:
-        c.running_valence[i] = valence
+    if experiences[i] == 0:
+        running_valence[i] = valence
     else:
-        remembered = c.running_valence[i]
+        remembered = running_valence[i]
         weight = prm.memory_worse if valence < remembered else prm.memory_better
-        c.running_valence[i] = np.float32((1.0 - weight) * remembered + weight * valence)
-    c.experiences[i] += 1
+        running_valence[i] = np.float32((1.0 - weight) * remembered + weight * valence)
+    experiences[i] += 1
 
 
 @njit(cache=True, inline="always")
@@ -886,16 +930,18 @@ def loyalty(seed, t, prm, lev, c, m, row):
     acted = m.chunk_acted  # a local: in a prange loop Numba loses writes to m.chunk_acted[b]
     for b in prange(acted.shape[0]):
         acted[b] = _come_back_chunk(key, t, prm, lev, c, m, b)
+    quality_costs = _quality_costs(t, lev)
     for b in range(m.chunk_acted.shape[0]):
         for k in range(b * CHUNK, b * CHUNK + m.chunk_acted[b]):
             i = m.acted[k]
             if c.state[i] == SMOT:
                 row[Column.REPURCHASE] += 1
                 row[Column.REVENUE] += prm.margin
-                _pay_quality(t, lev, m, row)
+                _pay(m.brand, row, Column.COST_QUALITY, Brand.QUALITY_ON, Brand.QUALITY_PAID,
+                     quality_costs)
             else:
                 row[Column.CHURN] += 1
-                _mark_talk_changed(m, i)
+                _mark_talk_changed(m.talk_changed, m.counts, i)
 
 
 @njit(cache=True)
@@ -1010,27 +1056,70 @@ def _post_to_pool(t, prm, m, posts):
 
 
 @njit(cache=True, inline="always")
-def _talk_weight(prm, m, c, i):
-    """kappa_i as i's listeners hear it: 0 unless SMOT or LOYAL; the emotion's odds multiplier in
+def _talk_weight(prm, emotion, state, experiences, arousal, valence):
+    """kappa as the listeners of a customer in `state` with these `experiences` and last
+    `arousal` and `valence` hear it: 0 unless SMOT or LOYAL; the emotion's odds multiplier in
     `talk = "emotional"` mode (1 before the first experience), else 1."""
-    s = c.state[i]
-    if s != SMOT and s != LOYAL:
+    if state != SMOT and state != LOYAL:
         return np.float32(0.0)
-    if not prm.emotional_talk or c.experiences[i] == 0:
+    if not prm.emotional_talk or experiences == 0:
         return np.float32(1.0)  # uniform talk, or a talker with no experience yet: neutral
-    return np.float32(math.exp(_emotion_log_odds(prm, m, c.arousal[i], c.valence[i])))
+    return np.float32(math.exp(_emotion_log_odds(prm, emotion, arousal, valence)))
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def push_talk(prm, net, c, m):
     """After the step: push each changed talker's weight to the customers who hear it, so that the
     next step reads talkers as they were before its sub-step 1. Deltas are exact (fixed point);
-    customers who can no longer be stimulated (they bought) are skipped, and with q = 0 nobody is
-    pushed to: nobody reads that pressure. The market-wide totals of all talkers' kappa are kept
-    on the complete graph and when part of the talk is market-wide (mixing > 0)."""
+    customers who can no longer be stimulated (they bought) are skipped, a talker all of whose
+    listeners bought is not walked at all, and with q = 0 nobody is pushed to: nobody reads that
+    pressure. The market-wide totals of all talkers' kappa are kept on the complete graph and
+    when part of the talk is market-wide (mixing > 0). The talkers' new weights are set first,
+    in list order (a customer listed twice is pushed once); their ties are then walked in
+    parallel, each listener's pressure changed by atomic integer additions, whose sum does not
+    depend on the threads' order."""
+    walks = _update_talkers(prm, net, c, m)
+    talkers = m.talk_changed  # locals: the parallel loop reads them
+    before = m.talk_before
+    pressure = c.talk_pressure
+    for k in prange(walks):
+        i = talkers[k]
+        new = c.talk_kappa[i]
+        new_positive = c.talk_kappa_positive[i]
+        old = before[k, 0]
+        old_positive = before[k, 1]
+        # The deltas for a strong tie, computed once; a weak tie's are computed for its weight.
+        strong = _talk_term(1.0, new) - _talk_term(1.0, old)
+        strong_positive = _talk_term(1.0, new_positive) - _talk_term(1.0, old_positive)
+        to_reach = c.listening_ties[i]  # i's ties are walked up to its last listener
+        for e in range(net.out_indptr[i], net.out_indptr[i + 1]):
+            j = net.out_indices[e]
+            if not _listening(c.state[j]):
+                continue
+            w = _tie(net.out_weight, net.weighted, e)
+            if w == 1.0:
+                atomic_add(pressure, j, 0, strong)
+                atomic_add(pressure, j, 1, strong_positive)
+            else:
+                atomic_add(pressure, j, 0, _talk_term(w, new) - _talk_term(w, old))
+                atomic_add(pressure, j, 1,
+                           _talk_term(w, new_positive) - _talk_term(w, old_positive))
+            to_reach -= 1
+            if to_reach == 0:
+                break
+
+
+@njit(cache=True)
+def _update_talkers(prm, net, c, m):
+    """The talk push's first part, in list order: each changed talker's new kappa, and the
+    market-wide totals; the talkers whose ties must be walked are moved to the front of
+    m.talk_changed, with their kappa before in m.talk_before. Empties the list; returns how
+    many are to be walked."""
+    walks = 0
     for k in range(m.counts[WorkList.TALK_CHANGED]):
         i = m.talk_changed[k]
-        new = _talk_weight(prm, m, c, i)
+        new = _talk_weight(prm, m.emotion, c.state[i], c.experiences[i], c.arousal[i],
+                           c.valence[i])
         new_positive = new if c.valence[i] >= 0.0 else np.float32(0.0)
         old = c.talk_kappa[i]
         old_positive = c.talk_kappa_positive[i]
@@ -1044,24 +1133,16 @@ def push_talk(prm, net, c, m):
             m.totals[Total.TALK] += _talk_term(1.0, new) - _talk_term(1.0, old)
             m.totals[Total.TALK_POSITIVE] += (_talk_term(1.0, new_positive)
                                               - _talk_term(1.0, old_positive))
-        if net.complete or prm.imitation_local <= 0.0:
+        if not _keeps_listening_ties(prm, net):
             continue  # no local pressure to keep: the totals are all there is, or nobody reads it
-        # The deltas for a strong tie, computed once; a weak tie's are computed for its weight.
-        strong = _talk_term(1.0, new) - _talk_term(1.0, old)
-        strong_positive = _talk_term(1.0, new_positive) - _talk_term(1.0, old_positive)
-        for e in range(net.out_indptr[i], net.out_indptr[i + 1]):
-            j = net.out_indices[e]
-            if not _listening(c.state[j]):
-                continue
-            w = _tie(net.out_weight, net.weighted, e)
-            if w == 1.0:
-                c.talk_pressure[j, 0] += strong
-                c.talk_pressure[j, 1] += strong_positive
-            else:
-                c.talk_pressure[j, 0] += _talk_term(w, new) - _talk_term(w, old)
-                c.talk_pressure[j, 1] += (_talk_term(w, new_positive)
-                                          - _talk_term(w, old_positive))
+        if c.listening_ties[i] == 0:
+            continue  # everyone i talks to has bought: its ties would be walked for nothing
+        m.talk_changed[walks] = i  # walks <= k: the list is compacted in place
+        m.talk_before[walks, 0] = old
+        m.talk_before[walks, 1] = old_positive
+        walks += 1
     m.counts[WorkList.TALK_CHANGED] = 0
+    return walks
 
 
 @njit(cache=True)
@@ -1081,11 +1162,11 @@ def step(seed, t, prm, lev, net, c, m, row, seeded):
     passes over customers run on Numba's threads (`step_serial`: on this one, the same results
     bit for bit). Returns the number of share messages in flight (to arrive next week)."""
     review_budget(prm, m)  # 4.1
-    apply_seeds(t, prm, lev, c, m, row, seeded)  # 4.1
+    apply_seeds(t, prm, lev, net, c, m, row, seeded)  # 4.1
     p_t = paid_media(t, prm, lev, m)  # 4.2
     deliver_shares(seed, t, prm, lev, net, c, m, row)  # 4.3 shares and passed-on content
     paid_and_talk(seed, t, p_t, prm, lev, net, c, m, row)  # 4.3 paid media and talk
-    fmot(seed, t, prm, lev, c, m, row)  # 4.4
+    fmot(seed, t, prm, lev, net, c, m, row)  # 4.4
     smot_and_umot(seed, t, prm, lev, c, m, row)  # 4.5
     loyalty(seed, t, prm, lev, c, m, row)  # 4.6
     record(t, lev, c, m, row)  # 4.7
@@ -1114,7 +1195,7 @@ def run_weeks(seed, first, last, prm, lev, net, c, m, history):
 # the parallel passes' compilation on a fresh install's first run. Each copy is the same code
 # under its own name (Numba caches it apart) whose globals name the other copies.
 _THREADED_CHAIN = ("paid_and_talk", "fmot", "smot_and_umot", "loyalty", "_count_states",
-                   "record", "step", "run_weeks")
+                   "record", "push_talk", "step", "run_weeks")
 
 
 def _serial_copies(names: tuple[str, ...]) -> dict[str, object]:

@@ -51,6 +51,10 @@ class Customers(NamedTuple):
     shares: np.ndarray  # int32, UMOT shares made
     talk_kappa: np.ndarray  # float32, talk weight as the neighbours hear it (0: silent)
     talk_kappa_positive: np.ndarray  # float32, the same counted only while v >= 0
+    # int32, i's out-ties (one per CSR entry) to customers who still listen to talk (UNAWARE,
+    # ZMOT, REJECTED). A customer stops listening once, when it first buys or is seeded, so this
+    # only falls; the talk push walks i's ties only while it is above 0.
+    listening_ties: np.ndarray
     # int64 [n, 2]: sum of omega * kappa over talking in-neighbours ([:, 0]) and over the positive
     # ones ([:, 1]), fixed point; side by side so one cache line serves both. Kept exact for the
     # customers who can still be stimulated (UNAWARE, ZMOT, REJECTED) when q > 0; nobody else
@@ -58,8 +62,10 @@ class Customers(NamedTuple):
     talk_pressure: np.ndarray
 
 
-def new_customers(n: int) -> Customers:
-    """n customers, all UNAWARE and neutral at the start of week 0."""
+def new_customers(n: int, out_degree: np.ndarray | None = None) -> Customers:
+    """n customers, all UNAWARE and neutral at the start of week 0; `out_degree` (CSR entries
+    per customer) starts `listening_ties`, as everybody listens (None: zeros, for a graph whose
+    talk is not pushed along ties)."""
     return Customers(
         state=np.full(n, State.UNAWARE, dtype=np.int8),
         entered=np.zeros(n, dtype=np.int32),
@@ -83,6 +89,8 @@ def new_customers(n: int) -> Customers:
         shares=np.zeros(n, dtype=np.int32),
         talk_kappa=np.zeros(n, dtype=np.float32),
         talk_kappa_positive=np.zeros(n, dtype=np.float32),
+        listening_ties=(np.zeros(n, dtype=np.int32) if out_degree is None
+                        else np.asarray(out_degree, dtype=np.int32)),
         talk_pressure=np.zeros((n, 2), dtype=np.int64),
     )
 
@@ -176,6 +184,8 @@ class Market(NamedTuple):
     # Customers whose talk weight may have changed this step (pushed at the end of the step); a
     # customer can be listed twice (bought in 4.4 and judged in 4.5 of one step), hence 2n.
     talk_changed: np.ndarray  # int32 [2n]
+    # The talkers whose change is pushed along ties: their kappa (all, positive) before it.
+    talk_before: np.ndarray  # float32 [2n, 2]
     counts: np.ndarray  # int64 [len(WorkList)], indexed by WorkList
     # A parallel pass's customers who acted, chunk by chunk: chunk b lists its acting customers in
     # acted[b * CHUNK:], chunk_acted[b] of them, with what each did in `outcome` (by customer).
@@ -216,6 +226,7 @@ def new_market(n: int, pool_weeks: int, initial_adstock: float,
         recruit_kind=np.zeros(n, dtype=np.int8),
         touched=np.zeros(n, dtype=np.int32),
         talk_changed=np.zeros(2 * n, dtype=np.int32),
+        talk_before=np.zeros((2 * n, 2), dtype=np.float32),
         counts=np.zeros(len(WorkList), dtype=np.int64),
         acted=np.zeros(n, dtype=np.int32),
         chunk_acted=np.zeros(-(-n // CHUNK), dtype=np.int64),

@@ -14,12 +14,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from numba import njit
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 MAX_NODES = int(np.iinfo(np.int32).max)  # indices are int32
 _INSERTION_SORT_MAX = 32  # rows up to this long are sorted in place; longer ones by argsort
@@ -159,6 +162,8 @@ class Graph:
     def to_networkx(self) -> nx.Graph | nx.DiGraph:
         """The graph as a networkx Graph (DiGraph if directed), nodes named by their labels, with
         a 'weight' edge attribute when the graph has weights. Meant for small graphs and tests."""
+        import networkx as nx  # here: only this conversion needs it
+
         G = nx.DiGraph() if self.directed else nx.Graph()
         names = self._node_names()
         G.add_nodes_from(names)

@@ -159,7 +159,8 @@ class Engine:
         self.levers = build_levers(scenario, self.n)
         self.net = kernel_net(self.graph)
         self.seeding = SeedingSchedule(scenario, self.graph, self.seed)
-        self.customers: Customers = new_customers(self.n)
+        self.customers: Customers = new_customers(
+            self.n, None if self.graph.complete else np.diff(self.net.out_indptr))
         media = scenario.media
         self.market: Market = new_market(
             self.n, scenario.sharing.pool_weeks,
@@ -199,7 +200,7 @@ class Engine:
         History rows are only ever added to, so doing this before the step equals sub-step 4.1."""
         if self.done:
             raise RuntimeError(f"the run is over: all {self.weeks} weeks have been simulated")
-        apply_seeds(self.week, self.params, self.levers, self.customers, self.market,
+        apply_seeds(self.week, self.params, self.levers, self.net, self.customers, self.market,
                     self.history[self.week], np.asarray(customers, dtype=np.int64))
 
     def run(self) -> Engine:

@@ -76,8 +76,11 @@ def test_ctrl_c_keeps_finished_parts_and_says_how_to_resume(tmp_path):
     (tmp_path / "exp.toml").write_text(EXPERIMENT)
     command = [sys.executable, "-m", "sim.app.commands.sweep", "exp.toml", "--out", "out",
                "--workers", "2", "--part-size", "1"]
+    # Ctrl-C's default action in the sweep, however the tests were started: a shell starts a
+    # background job with SIGINT ignored, and a child inherits that
     sweep = subprocess.Popen(command, cwd=tmp_path, env=ENV, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+                             stderr=subprocess.PIPE, text=True, start_new_session=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     manifest = tmp_path / "out" / "manifest.json"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
