@@ -47,6 +47,21 @@ def small_file(tmp_path: Path) -> Path:
     return path
 
 
+def _no_constant(name: str) -> None:
+    raise AssertionError(f"{name} in a JSON file: not JSON")
+
+
+def test_a_kpi_without_a_value_is_null_in_summary_json(tmp_path):
+    # No seeds: the cost per seeded customer is undefined. NaN is not JSON (parsers other than
+    # Python's refuse it); null is.
+    path = tmp_path / "unseeded.toml"
+    path.write_text(SMALL.split("[[events]]")[0])
+    assert main(["run", str(path), "--out", str(tmp_path / "run"), "--reps", "2"]) == 0
+    text = (tmp_path / "run" / "summary.json").read_text()
+    summary = json.loads(text, parse_constant=_no_constant)["kpis"]
+    assert summary["cac_seed"] == {"mean": None, "p05": None, "p95": None}
+
+
 def test_run_writes_the_run_folder(small_file, tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["run", str(small_file), "--out", str(out)]) == 0
@@ -58,7 +73,7 @@ def test_run_writes_the_run_folder(small_file, tmp_path, capsys):
     runs = pd.read_parquet(out / "runs.parquet")
     assert list(runs["replicate"]) == [0, 1, 2]
     assert {"seed", "adopted_fraction", *KPI_NAMES} <= set(runs.columns)
-    summary = json.loads((out / "summary.json").read_text())["kpis"]
+    summary = json.loads((out / "summary.json").read_text(), parse_constant=_no_constant)["kpis"]
     assert set(summary) == set(KPI_NAMES)
     mean = summary["adopted_fraction"]
     assert mean["p05"] <= mean["mean"] <= mean["p95"]

@@ -3,16 +3,24 @@ new content, nothing temporary is left behind, and what is written is readable b
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 
 import pytest
 
-from sim.core.files import staged_file, staged_folder, write_file
+from sim.core.files import json_text, staged_file, staged_folder, write_file
 
 
 class Interrupted(Exception):
     pass
+
+
+def test_json_text_writes_undefined_numbers_as_null_at_any_depth():
+    value = {"a": float("nan"), "b": [1.5, float("inf"), {"c": -float("inf")}], "d": (2, "x")}
+    text = json_text(value)
+    assert text.endswith("\n") and "NaN" not in text and "Infinity" not in text
+    assert json.loads(text) == {"a": None, "b": [1.5, None, {"c": None}], "d": [2, "x"]}
 
 
 def test_write_file_replaces_the_target_and_leaves_nothing_else(tmp_path):

@@ -24,7 +24,6 @@ This module computes; the figures are in `sim.present.figures.comparison`, the t
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -35,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.core.files import json_text
 from sim.core.kpis import KPI, KPI_NAMES, KPIS
 from sim.run.engine import build_scenario_graph, graph_seed
 from sim.run.replicates import simulate
@@ -111,17 +111,11 @@ class Comparison:
             "replicate_seeds": self.seeds, "command": command, "warnings": self.warnings,
             "columns": _NOTES,
             "better": {kpi.name: int(kpi.direction) for kpi in KPIS},
-            "summary": _records(self.summary),
-            "differences": _records(self.differences),
+            "summary": self.summary.to_dict(orient="records"),
+            "differences": self.differences.to_dict(orient="records"),
         }
-        (folder / "comparison.json").write_text(json.dumps(record, indent=1) + "\n")
+        (folder / "comparison.json").write_text(json_text(record, indent=1))
         self.differences.to_csv(folder / "differences.csv", index=False)
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """The rows of `frame` as plain data, undefined values (NaN) as None (JSON null)."""
-    return [{key: (None if isinstance(value, float) and math.isnan(value) else value)
-             for key, value in row.items()} for row in frame.to_dict(orient="records")]
 
 
 def difference_stats(differences: np.ndarray, direction: int) -> dict[str, Any]:

@@ -16,7 +16,6 @@ Ishigami function with its known indices. The figures of the indices are drawn b
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from collections.abc import Callable, Mapping
@@ -28,6 +27,7 @@ import pandas as pd
 
 from sim.analysis.sweep import Design, Experiment, failure_message, run_sweep
 from sim.analysis.sweep.design import MORRIS_LEVELS
+from sim.core.files import json_text
 from sim.scenario.load import ScenarioError
 
 CONFIDENCE = 0.95  # of SALib's bootstrap intervals
@@ -100,7 +100,7 @@ class SensitivityResult:
                   "conf": "half-width of the bootstrap confidence interval (SALib)",
                   "indices": self.indices.to_dict(orient="records"),
                   "undefined": self.undefined}
-        (folder / "sensitivity.json").write_text(json.dumps(record, indent=1) + "\n")
+        (folder / "sensitivity.json").write_text(json_text(record, indent=1))
 
 
 def analyse(design: Design, evaluate: Evaluate) -> SensitivityResult:

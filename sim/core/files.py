@@ -11,6 +11,8 @@ Standard library only: every layer may use it.
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import shutil
 import tempfile
@@ -18,6 +20,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 # Staging folders are named `.NAME.womsim-PID-XXXX`, so the one a killed process left can be
 # told from one a running process is filling (`sim.run.folders.remove_stale_staging`).
@@ -42,6 +45,23 @@ def staged_file(path: str | os.PathLike, *, durable: bool = False) -> Iterator[P
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def json_text(value: Any, indent: int = 2) -> str:
+    """`value` as JSON text that strict parsers read, ending in a newline: an undefined number
+    (NaN or an infinity, e.g. the cost per seeded customer of a run without seeds) is written as
+    null, which JSON has; NaN is not JSON, and Python's default writes it."""
+    return json.dumps(_defined(value), indent=indent, allow_nan=False) + "\n"
+
+
+def _defined(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _defined(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_defined(item) for item in value]
+    return value
 
 
 def write_file(path: str | os.PathLike, data: str | bytes, *, durable: bool = False) -> Path:

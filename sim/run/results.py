@@ -11,7 +11,6 @@ was, and a folder womsim did not write is never replaced.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sim import __version__
+from sim.core.files import json_text
 from sim.core.kernels import HISTORY_COLUMNS, REAL_COLUMNS
 from sim.core.kpis import KPI_NAMES
 from sim.core.metrics import weekly_outcomes
@@ -105,9 +105,9 @@ class SimulationResult:
         """Write `summary.json`, `runs.parquet`, `timeseries.parquet` and `scenario.toml` into
         the existing folder `folder` (a staging folder: this alone is not atomic); `command`,
         if given, goes into the header of `scenario.toml`."""
-        (folder / "summary.json").write_text(json.dumps(
+        (folder / "summary.json").write_text(json_text(
             {"scenario": self.scenario.name, "replications": len(self.seeds), "n": self.n,
-             "kpis": self.summary}, indent=2, allow_nan=True) + "\n")
+             "kpis": self.summary}))
         self.runs.to_parquet(folder / "runs.parquet", index=False)
         self.timeseries.to_parquet(folder / "timeseries.parquet", index=False)
         header = [f"Resolved by womsim {__version__}; repeat with: womsim run scenario.toml",

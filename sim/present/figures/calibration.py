@@ -3,7 +3,6 @@ the closed-form Bass fits; and the writing of a calibration's output folder."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.calibrate import WEEKS_PER_UNIT, CalibrationResult
+from sim.core.files import json_text
 from sim.core.stages import SOURCE_COLOURS, STATE_COLOURS, Source, State
 from sim.present.figures import BAND_ALPHA, band_by_week, figure, save
 from sim.run.folders import staged_folder
@@ -29,8 +29,7 @@ def write_calibration(result: CalibrationResult, folder: str | os.PathLike,
     folder = Path(folder)
     with staged_folder(folder, command) as staging:
         (staging / "fitted.toml").write_text(result.fitted_toml(folder))
-        (staging / "summary.json").write_text(
-            json.dumps(result.summary(command), indent=2) + "\n")
+        (staging / "summary.json").write_text(json_text(result.summary(command)))
         result.curve_table().to_csv(staging / "curve.csv", index=False)
         plot_calibration(result, staging / "calibration.png")
     return folder
