@@ -418,7 +418,7 @@ def test_too_large_network_is_refused_before_allocating(tmp_path):
     path = write(tmp_path, "x.toml", "[network]\nn = 2_000_000_000\nmean_degree = 1000\n")
     error = load_error(path)
     assert_one_line(error, path, "network.n", 2)
-    assert error.message.startswith("a network of 2,000,000,000 customers needs about 16,144.0 GB")
+    assert error.message.startswith("a network of 2,000,000,000 customers needs about 16,316.0 GB")
     assert error.message.endswith(" GB available")
     assert "GB; this machine has" in error.message
 
@@ -428,16 +428,16 @@ def test_network_larger_than_available_memory_names_both_sizes(tmp_path, monkeyp
     path = write(tmp_path, "x.toml", "[network]\nn = 20_000_000\n")
     # 20e6 customers * (64 + 8) B + 20e6 * 10 entries * 8 B = 3.04e9 B
     error = load_error(path)
-    assert error.message == ("a network of 20,000,000 customers needs about 3.0 GB; "
+    assert error.message == ("a network of 20,000,000 customers needs about 4.8 GB; "
                              "this machine has 2.0 GB available")
 
 
 def test_memory_estimate_follows_the_stated_formula():
     default = Scenario.default().network
-    assert memory_estimate_bytes(default) == 10_000 * (64 + 8) + 10_000 * 10 * 8
+    assert memory_estimate_bytes(default) == 10_000 * (150 + 8) + 10_000 * 10 * 8
     complete = Scenario.from_dict({"network": {"kind": "complete", "n": 500},
                                    "sharing": {"base": 0}}).network
-    assert memory_estimate_bytes(complete) == 500 * 64
+    assert memory_estimate_bytes(complete) == 500 * 150
 
 
 def test_toml_syntax_error_names_file_and_line(tmp_path):

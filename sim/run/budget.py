@@ -15,9 +15,9 @@ from sim.scenario.validate import available_memory_bytes, memory_estimate_bytes
 
 # Bytes per replicate-week of results: the history array, its table and the file written.
 _BYTES_PER_WEEK = 3 * 8 * len(HISTORY_COLUMNS)
-# Customer-weeks one core simulates per second: about 2 x 10^7 at 10^6 customers on the
-# development machine (docs/performance.md), rounded down.
-CUSTOMER_WEEKS_PER_SECOND = 1.5e7
+# Customer-weeks one core simulates per second: 2.2 x 10^7 at 10^6 customers on the development
+# machine, 2.5 x 10^7 at 10^7 on two threads (docs/performance.md), rounded down.
+CUSTOMER_WEEKS_PER_SECOND = 2e7
 LONG_JOB_SECONDS = 60.0  # from this estimate on, a job says how long it will take
 
 

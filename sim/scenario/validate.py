@@ -36,7 +36,10 @@ from sim.scenario.schema import (
 )
 
 # Memory a run needs (see `memory_estimate_bytes`), in bytes.
-_BYTES_PER_CUSTOMER = 64  # state arrays, inbox, history share
+# Resident state per customer: its arrays, the market's work lists and messages in flight;
+# measured 146 B at 10^7 customers (docs/performance.md: 2.10 GB peak, of which 0.24 GB the
+# interpreter and kernels and 0.40 GB the graph), rounded up.
+_BYTES_PER_CUSTOMER = 150
 _BYTES_PER_ENTRY = 8  # int32 neighbour index + float32 tie weight
 _BYTES_PER_NODE_INDEX = 8  # int64 indptr
 
@@ -123,7 +126,7 @@ def _unknown(what: str, name: str, known: Iterable[str], section: str | None) ->
 
 
 def memory_estimate_bytes(network: NetworkParams) -> int:
-    """Rough bytes a run on this network needs: 64 per customer, 8 per stored edge entry (int32
+    """Rough bytes a run on this network needs: 150 per customer, 8 per stored edge entry (int32
     index + float32 weight; n * mean_degree entries, undirected edges being stored both ways) and
     8 per customer for the CSR row index. The complete graph is implicit (customers only); for an
     edge list the size of its file and its node list's is the proxy (they must exist)."""

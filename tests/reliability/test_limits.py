@@ -98,9 +98,9 @@ def test_a_sweep_beyond_the_largest_size_is_refused(tiny, tmp_path, womsim):
 def test_a_long_job_says_how_long_and_how_much_memory_before_it_starts():
     large = Scenario.default().with_overrides({"network.n": 1_000_000, "replications": 160,
                                                "weeks": 156})
-    # 10^6 customers x 156 weeks x 160 runs at 1.5e7 customer-weeks per second on one core
-    assert budget.run_seconds(large, 1) == pytest.approx(1e6 * 156 * 160 / 1.5e7)
+    # 10^6 customers x 156 weeks x 160 runs at 2e7 customer-weeks per second on one core
+    assert budget.run_seconds(large, 1) == pytest.approx(1e6 * 156 * 160 / 2e7)
     assert budget.run_seconds(large, 4) == pytest.approx(budget.run_seconds(large, 1) / 4)
     note = budget.long_job_note(large, 4)
-    assert note is not None and "GB" in note and "6.9 minutes on 4 worker(s)" in note
+    assert note is not None and "GB" in note and "5.2 minutes on 4 worker(s)" in note
     assert budget.long_job_note(Scenario.default().with_overrides({"network.n": 1000})) is None
