@@ -61,7 +61,7 @@ def profiled_run(engine: Engine) -> dict[str, list[float]]:
         timed("review_budget", kernels.review_budget, prm, m)
         timed("apply_seeds", kernels.apply_seeds, t, prm, lev, net, c, m, row, seeded)
         p_t = timed("paid_media", kernels.paid_media, t, prm, lev, m)
-        timed("deliver_shares", kernels.deliver_shares, e.seed, t, prm, lev, net, c, m, row)
+        timed("deliver_shares", passes.deliver_shares, e.seed, t, prm, lev, net, c, m, row)
         timed("paid_and_talk", passes.paid_and_talk, e.seed, t, p_t, prm, lev, net, c, m, row)
         timed("fmot", passes.fmot, e.seed, t, prm, lev, net, c, m, row)
         timed("smot_and_umot", passes.smot_and_umot, e.seed, t, prm, lev, c, m, row)

@@ -93,7 +93,7 @@ def test_atomic_add_loses_no_addition_on_threads() -> None:
     @njit(parallel=True)
     def hammer(cells, count):
         for k in prange(count):
-            atomic_add(cells, k % 4, k % 2, k)
+            atomic_add(cells, (k % 4, k % 2), k)
 
     set_num_threads(min(2, config.NUMBA_NUM_THREADS))
     cells = np.zeros((4, 2), dtype=np.int64)
@@ -103,6 +103,31 @@ def test_atomic_add_loses_no_addition_on_threads() -> None:
     expected = np.zeros((4, 2), dtype=np.int64)
     np.add.at(expected, (k % 4, k % 2), k)
     np.testing.assert_array_equal(cells, expected)
+
+
+def test_compare_and_swap_keeps_the_smallest_on_threads() -> None:
+    # The share delivery's rule: threads offering values for the same cells keep the smallest,
+    # whatever order they run in.
+    from numba import config, njit, prange, set_num_threads
+
+    from sim.core.atomic import compare_and_swap
+
+    @njit(parallel=True)
+    def keep_smallest(cells, values):
+        for k in prange(values.shape[0]):
+            cell = k % cells.shape[0]
+            held = cells[cell]
+            while values[k] < held:
+                found = compare_and_swap(cells, cell, held, values[k])
+                if found == held:
+                    break
+                held = found
+
+    set_num_threads(min(2, config.NUMBA_NUM_THREADS))
+    values = np.random.default_rng(3).integers(0, 2**62, size=1_000_000)
+    cells = np.full(5, 2**62, dtype=np.int64)
+    keep_smallest(cells, values)
+    np.testing.assert_array_equal(cells, [values[c::5].min() for c in range(5)])
 
 
 @pytest.mark.parametrize("value", ["0", "-2", "two"])

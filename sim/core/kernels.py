@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
-from sim.core.atomic import atomic_add
+from sim.core.atomic import atomic_add, compare_and_swap
 from sim.core.rng import customer_key, draw, geometric, normal, step_key, uniform, uniform_pair
 from sim.core.stages import Purpose, Source, State
 from sim.core.state import (
@@ -474,17 +474,51 @@ def paid_media(t, prm, lev, m):
 # --- 4.3 Stimulus --------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+# Messages per block of the parallel share delivery: small enough that a block of well-connected
+# senders does not leave the other threads idle, large enough that a block's start is nothing.
+MESSAGE_BLOCK = 256
+
+
+@njit(cache=True, parallel=True)
 def deliver_shares(seed, t, prm, lev, net, c, m, row):
     """4.3 Messages sent at t-1 arrive: each reaches out-neighbour j with probability r*omega.
     Shares arriving at UNAWARE, ZMOT or REJECTED customers in the market go to their inbox
     (others, and passed-on content reaching customers outside the market, are dropped);
     each may recruit an UNAWARE receiver (tau+ = 1, tau-) or a REJECTED one (positive messages
     only). Passed-on paid content is no review: it recruits UNAWARE receivers only (tau+), as
-    paid media. The recruiter is the successful sender with the smallest recruiter-choice draw."""
+    paid media. The recruiter is the successful sender with the smallest recruiter-choice draw
+    (the earlier message on a tie). Blocks of messages are delivered in parallel: inboxes change
+    by atomic integer additions, the recruiting message is kept by compare-and-swap, and the
+    recruited customers enter ZMOT afterwards in id order, so nothing depends on the threads."""
     sent_key = step_key(seed, t - 1)
     key = step_key(seed, t)
-    for k in range(m.outbox_count[Outbox.LAST_STEP]):
+    messages = m.outbox_count[Outbox.LAST_STEP]
+    dropped = np.zeros((messages + MESSAGE_BLOCK - 1) // MESSAGE_BLOCK, dtype=np.int64)
+    for b in prange(dropped.shape[0]):
+        dropped[b] = _deliver_block(sent_key, key, prm, net, c, m, b, messages)
+    row[Column.DROPPED] += dropped.sum()
+    recruited = m.touched[:m.counts[WorkList.TOUCHED]]
+    recruited.sort()  # the threads listed them in the order they got there
+    pass_on = lev.pass_on[t]
+    for j in recruited:
+        k = m.recruit_message[j]
+        if c.state[j] == REJECTED:
+            row[Column.WINBACK] += 1
+        content = m.inbox_kind[k] == Message.CONTENT
+        source = PAID if content else SHARE
+        passes_on = _become_zmot(key, t, prm, pass_on, c.state, c.entered, c.due, c.source,
+                                 c.recruiter, j, source, -1 if content else m.inbox_sender[k])
+        _count_zmot(m.outbox_sender, m.outbox_kind, m.outbox_performance, m.outbox_count, j,
+                    source, passes_on, row)
+        m.recruit_message[j] = -1
+    m.counts[WorkList.TOUCHED] = 0
+
+
+@njit(cache=True)
+def _deliver_block(sent_key, key, prm, net, c, m, b, messages):
+    """4.3 for the messages of block b (see `deliver_shares`); returns how many were dropped."""
+    dropped = 0
+    for k in range(b * MESSAGE_BLOCK, min(messages, (b + 1) * MESSAGE_BLOCK)):
         sender = m.inbox_sender[k]
         kind = m.inbox_kind[k]
         positive = kind != Message.NEGATIVE
@@ -496,44 +530,44 @@ def deliver_shares(seed, t, prm, lev, net, c, m, row):
                 continue
             s = c.state[j]
             if not _listening(s) or not _in_market(m.in_market, j):
-                row[Column.DROPPED] += 1
+                dropped += 1
                 continue
             if kind == Message.CONTENT:
                 if s != UNAWARE:
                     continue
             elif positive:
-                c.inbox_positive[j] += 1
-                c.inbox_positive_p[j] += p_fixed
+                atomic_add(c.inbox_positive, j, 1)
+                atomic_add(c.inbox_positive_p, j, p_fixed)
             else:
-                c.inbox_negative[j] += 1
-                c.inbox_negative_p[j] += p_fixed
+                atomic_add(c.inbox_negative, j, 1)
+                atomic_add(c.inbox_negative_p, j, p_fixed)
             if s == ZMOT or (s == REJECTED and not positive):
                 continue
             recruit_probability = 1.0 if positive else prm.negative_recruit
             if not uniform_pair(key, j, RECRUIT, sender) < recruit_probability:
                 continue
-            choice = uniform_pair(key, j, RECRUITER_CHOICE, sender)
-            if m.recruit_draw[j] > 1.0:
-                m.touched[m.counts[WorkList.TOUCHED]] = j
-                m.counts[WorkList.TOUCHED] += 1
-            if choice < m.recruit_draw[j]:
-                m.recruit_draw[j] = choice
-                m.recruit_sender[j] = sender
-                m.recruit_kind[j] = kind
-    pass_on = lev.pass_on[t]
-    for k in range(m.counts[WorkList.TOUCHED]):
-        j = m.touched[k]
-        if c.state[j] == REJECTED:
-            row[Column.WINBACK] += 1
-        content = m.recruit_kind[j] == Message.CONTENT
-        source = PAID if content else SHARE
-        passes_on = _become_zmot(key, t, prm, pass_on, c.state, c.entered, c.due, c.source,
-                                 c.recruiter, j, source, -1 if content else m.recruit_sender[j])
-        _count_zmot(m.outbox_sender, m.outbox_kind, m.outbox_performance, m.outbox_count, j,
-                    source, passes_on, row)
-        m.recruit_draw[j] = 2.0
-        m.recruit_sender[j] = -1
-    m.counts[WorkList.TOUCHED] = 0
+            _offer_recruit(key, j, k, uniform_pair(key, j, RECRUITER_CHOICE, sender),
+                           m.recruit_message, m.inbox_sender, m.touched, m.counts)
+    return dropped
+
+
+@njit(cache=True, inline="always")
+def _offer_recruit(key, j, k, choice, recruit_message, inbox_sender, touched, counts):
+    """Message k, whose recruiter-choice draw for j is `choice`, becomes j's recruiting message
+    if it beats the one held (smaller draw; on a tie, the earlier message); the first message
+    held lists j among this week's recruits."""
+    held = recruit_message[j]
+    while True:
+        if held >= 0:
+            held_choice = uniform_pair(key, j, RECRUITER_CHOICE, inbox_sender[held])
+            if held_choice < choice or (held_choice == choice and held < k):
+                return
+        found = compare_and_swap(recruit_message, j, held, k)
+        if found == held:
+            if held < 0:
+                touched[atomic_add(counts, WorkList.TOUCHED, 1)] = j
+            return
+        held = found  # another thread got there first: compare with its message
 
 
 @njit(cache=True, inline="always")
@@ -1098,11 +1132,11 @@ def push_talk(prm, net, c, m):
                 continue
             w = _tie(net.out_weight, net.weighted, e)
             if w == 1.0:
-                atomic_add(pressure, j, 0, strong)
-                atomic_add(pressure, j, 1, strong_positive)
+                atomic_add(pressure, (j, 0), strong)
+                atomic_add(pressure, (j, 1), strong_positive)
             else:
-                atomic_add(pressure, j, 0, _talk_term(w, new) - _talk_term(w, old))
-                atomic_add(pressure, j, 1,
+                atomic_add(pressure, (j, 0), _talk_term(w, new) - _talk_term(w, old))
+                atomic_add(pressure, (j, 1),
                            _talk_term(w, new_positive) - _talk_term(w, old_positive))
             to_reach -= 1
             if to_reach == 0:
@@ -1194,8 +1228,8 @@ def run_weeks(seed, first, last, prm, lev, net, c, m, history):
 # not enter one, and a market too small to gain from threads compiles only these, which saves
 # the parallel passes' compilation on a fresh install's first run. Each copy is the same code
 # under its own name (Numba caches it apart) whose globals name the other copies.
-_THREADED_CHAIN = ("paid_and_talk", "fmot", "smot_and_umot", "loyalty", "_count_states",
-                   "record", "push_talk", "step", "run_weeks")
+_THREADED_CHAIN = ("deliver_shares", "paid_and_talk", "fmot", "smot_and_umot", "loyalty",
+                   "_count_states", "record", "push_talk", "step", "run_weeks")
 
 
 def _serial_copies(names: tuple[str, ...]) -> dict[str, object]:

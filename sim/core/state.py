@@ -176,10 +176,9 @@ class Market(NamedTuple):
     inbox_sender: np.ndarray  # int32 [2n]: last step's messages, being delivered
     inbox_kind: np.ndarray  # int8 [2n], Message
     inbox_performance: np.ndarray  # float32 [2n]
-    # 4.3 Recruitment by shares: best recruiter draw per receiver, and who was touched.
-    recruit_draw: np.ndarray  # float64 [n], 2.0 when untouched
-    recruit_sender: np.ndarray  # int32 [n]
-    recruit_kind: np.ndarray  # int8 [n], Message of the recruiting message
+    # 4.3 Recruitment by shares: per receiver, the message (index into inbox_*) that recruits it
+    # so far, and the receivers that have one.
+    recruit_message: np.ndarray  # int64 [n], -1: none
     touched: np.ndarray  # int32 [n]
     # Customers whose talk weight may have changed this step (pushed at the end of the step); a
     # customer can be listed twice (bought in 4.4 and judged in 4.5 of one step), hence 2n.
@@ -221,9 +220,7 @@ def new_market(n: int, pool_weeks: int, initial_adstock: float,
         inbox_sender=np.zeros(2 * n, dtype=np.int32),
         inbox_kind=np.zeros(2 * n, dtype=np.int8),
         inbox_performance=np.zeros(2 * n, dtype=np.float32),
-        recruit_draw=np.full(n, 2.0, dtype=np.float64),
-        recruit_sender=np.full(n, -1, dtype=np.int32),
-        recruit_kind=np.zeros(n, dtype=np.int8),
+        recruit_message=np.full(n, -1, dtype=np.int64),
         touched=np.zeros(n, dtype=np.int32),
         talk_changed=np.zeros(2 * n, dtype=np.int32),
         talk_before=np.zeros((2 * n, 2), dtype=np.float32),
