@@ -159,8 +159,9 @@ class Engine:
         self.levers = build_levers(scenario, self.n)
         self.net = kernel_net(self.graph)
         self.seeding = SeedingSchedule(scenario, self.graph, self.seed)
+        pushed_along_ties = not self.graph.complete and self.params.imitation_local > 0.0
         self.customers: Customers = new_customers(
-            self.n, None if self.graph.complete else np.diff(self.net.out_indptr))
+            self.n, np.diff(self.net.out_indptr) if pushed_along_ties else None)
         media = scenario.media
         self.market: Market = new_market(
             self.n, scenario.sharing.pool_weeks,
