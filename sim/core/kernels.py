@@ -395,7 +395,7 @@ def apply_seeds(t, prm, lev, net, c, m, row, seeded):
         if c.adopted_week[i] >= 0:
             continue
         c.state[i] = SMOT
-        if _keeps_listening_ties(prm, net):
+        if keeps_listening_ties(prm, net):
             _stop_listening(net.in_indptr, net.in_indices, c.listening_ties, i)
         c.entered[i] = t
         c.expectation[i] = lev.promise[t]
@@ -434,7 +434,7 @@ def _empty_inbox(positive, negative, positive_p, negative_p, i):
 
 
 @njit(cache=True, inline="always")
-def _keeps_listening_ties(prm, net):
+def keeps_listening_ties(prm, net):
     """Whether the talk push walks ties (and so reads `listening_ties`): a graph that is not
     complete, with talk heard along ties."""
     return not net.complete and prm.imitation_local > 0.0
@@ -761,7 +761,7 @@ def fmot(seed, t, prm, lev, net, c, m, row):
         acted[b] = _fmot_chunk(key, t, prm, lev, c, m, brand_log_odds, b)
     quality_costs = _quality_costs(t, lev)
     referral_rewards = _referral_rewards(t, lev)
-    keeps_ties = _keeps_listening_ties(prm, net)
+    keeps_ties = keeps_listening_ties(prm, net)
     for b in range(m.chunk_acted.shape[0]):
         for k in range(b * CHUNK, b * CHUNK + m.chunk_acted[b]):
             i = m.acted[k]
@@ -1167,7 +1167,7 @@ def _update_talkers(prm, net, c, m):
             m.totals[Total.TALK] += _talk_term(1.0, new) - _talk_term(1.0, old)
             m.totals[Total.TALK_POSITIVE] += (_talk_term(1.0, new_positive)
                                               - _talk_term(1.0, old_positive))
-        if not _keeps_listening_ties(prm, net):
+        if not keeps_listening_ties(prm, net):
             continue  # no local pressure to keep: the totals are all there is, or nobody reads it
         if c.listening_ties[i] == 0:
             continue  # everyone i talks to has bought: its ties would be walked for nothing

@@ -18,6 +18,7 @@ from sim.core.kernels import (
     Net,
     Params,
     apply_seeds,
+    keeps_listening_ties,
     market_draws,
     run_weeks,
     run_weeks_serial,
@@ -159,9 +160,9 @@ class Engine:
         self.levers = build_levers(scenario, self.n)
         self.net = kernel_net(self.graph)
         self.seeding = SeedingSchedule(scenario, self.graph, self.seed)
-        pushed_along_ties = not self.graph.complete and self.params.imitation_local > 0.0
         self.customers: Customers = new_customers(
-            self.n, np.diff(self.net.out_indptr) if pushed_along_ties else None)
+            self.n, np.diff(self.net.out_indptr)
+            if keeps_listening_ties(self.params, self.net) else None)
         media = scenario.media
         self.market: Market = new_market(
             self.n, scenario.sharing.pool_weeks,
